@@ -1,0 +1,376 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+package org.medprep.nifi;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.nifi.annotation.behavior.InputRequirement;
+import org.apache.nifi.annotation.behavior.SideEffectFree;
+import org.apache.nifi.annotation.behavior.SupportsBatching;
+import org.apache.nifi.annotation.behavior.SystemResource;
+import org.apache.nifi.annotation.behavior.SystemResourceConsideration;
+import org.apache.nifi.annotation.behavior.WritesAttribute;
+import org.apache.nifi.annotation.behavior.WritesAttributes;
+import org.apache.nifi.annotation.documentation.CapabilityDescription;
+import org.apache.nifi.annotation.documentation.Tags;
+import org.apache.nifi.annotation.documentation.UseCase;
+import org.apache.nifi.components.PropertyDescriptor;
+import org.apache.nifi.expression.ExpressionLanguageScope;
+import org.apache.nifi.flowfile.FlowFile;
+import org.apache.nifi.processor.AbstractProcessor;
+import org.apache.nifi.processor.ProcessContext;
+import org.apache.nifi.processor.ProcessSession;
+import org.apache.nifi.processor.Relationship;
+import org.apache.nifi.processor.exception.ProcessException;
+import org.apache.nifi.processor.util.StandardValidators;
+import org.medprep.image.Image;
+import org.medprep.image.ImageMetadata;
+import org.medprep.image.PixelDigest;
+import org.medprep.io.DecodedImage;
+import org.medprep.io.ImageReadException;
+import org.medprep.io.ReadLimits;
+import org.medprep.nifi.shared.FlowFileImages;
+import org.medprep.nifi.shared.PatientPseudonym;
+import org.medprep.ops.ImageStats;
+
+/**
+ * Decodes an image fully and routes it to {@code valid} or {@code invalid} after the checks described in
+ * additionalDetails.md; content is never changed. Routing: every check passed → valid; content unreadable,
+ * truncated, too large, without pixel data, an inconsistent series, or any check failed → invalid with
+ * {@code medprep.invalid.reason}; a well-formed file in an encoding this build cannot decode (JPEG-LS, 12-bit
+ * JPEG) or an unexpected processing error → failure with {@code medprep.failure.reason}.
+ */
+@Tags({"medical imaging", "DICOM", "NIfTI", "X-ray", "CT", "MR", "validation", "quality control", "machine learning"})
+@CapabilityDescription("Decodes a medical image (DICOM file, ZIP of one DICOM series, NIfTI, PNG, JPEG, TIFF; "
+        + "format sniffed from content) and checks that it is complete, not too large (declared size checked "
+        + "before allocating), not too small, not blank, has valid spacing and the required DICOM attributes and "
+        + "an allowed modality. Writes the image's key metadata and a keyed patient pseudonym (HMAC-SHA256) as "
+        + "attributes; patient identity itself is never written unless Expose Patient Identifiers is true. "
+        + "Content is left unchanged.")
+@InputRequirement(InputRequirement.Requirement.INPUT_REQUIRED)
+@SideEffectFree
+@SupportsBatching
+@SystemResourceConsideration(resource = SystemResource.MEMORY,
+        description = "The whole image is decoded in memory: up to Max Voxels samples of up to 4 bytes, plus the "
+                + "FlowFile content.")
+@WritesAttributes({
+        @WritesAttribute(attribute = ValidateImage.ATTR_INVALID_REASON, description = "Every failed check, one sentence each (invalid only)."),
+        @WritesAttribute(attribute = ValidateImage.ATTR_FAILURE_REASON, description = "Why the image could not be processed (failure only)."),
+        @WritesAttribute(attribute = "medprep.format", description = "Sniffed format: DICOM, DICOM-ZIP, NIfTI, PNG, JPEG or TIFF."),
+        @WritesAttribute(attribute = "medprep.modality", description = "DICOM Modality (OT for non-DICOM input)."),
+        @WritesAttribute(attribute = "medprep.width", description = "Columns (x), pixels."),
+        @WritesAttribute(attribute = "medprep.height", description = "Rows (y), pixels."),
+        @WritesAttribute(attribute = "medprep.depth", description = "Slices or frames (z)."),
+        @WritesAttribute(attribute = "medprep.spacing", description = "Voxel spacing x,y,z in mm."),
+        @WritesAttribute(attribute = "medprep.bits.stored", description = "DICOM BitsStored, or the sample bit depth."),
+        @WritesAttribute(attribute = "medprep.photometric", description = "Photometric interpretation (MONOCHROME1, MONOCHROME2, RGB)."),
+        @WritesAttribute(attribute = "medprep.study.uid", description = "StudyInstanceUID (DICOM only)."),
+        @WritesAttribute(attribute = "medprep.series.uid", description = "SeriesInstanceUID (DICOM only)."),
+        @WritesAttribute(attribute = "medprep.transfer.syntax", description = "Transfer syntax UID (DICOM only)."),
+        @WritesAttribute(attribute = "medprep.pixel.sha256", description = "SHA-256 of the decoded stored values (little-endian, C order z,y,x,c), for duplicate detection."),
+        @WritesAttribute(attribute = "medprep.patient.key", description = "HMAC-SHA256 of the patient identifier under the Patient Key Secret."),
+        @WritesAttribute(attribute = "medprep.patient.id", description = "Raw PatientID: only when Expose Patient Identifiers is true."),
+        @WritesAttribute(attribute = "medprep.patient.name", description = "Raw PatientName: only when Expose Patient Identifiers is true.")
+})
+@UseCase(description = "Quarantine unreadable, truncated, blank or incomplete images before preprocessing.",
+        configuration = """
+                Set Patient Key Secret (keep it in a sensitive parameter). Connect 'valid' to the next step, and
+                'invalid' and 'failure' to a quarantine (e.g. PutFile), where medprep.invalid.reason and
+                medprep.failure.reason say why. For PNG/JPEG datasets set Patient ID for Non-DICOM Input to an
+                expression deriving the patient from the file name, so SplitByPatient can keep patients apart.
+                """)
+public class ValidateImage extends AbstractProcessor {
+
+    static final String ATTR_INVALID_REASON = "medprep.invalid.reason";
+    static final String ATTR_FAILURE_REASON = "medprep.failure.reason";
+
+    public static final PropertyDescriptor MAX_VOXELS = new PropertyDescriptor.Builder()
+            .name("Max Voxels")
+            .description("Largest accepted width × height × depth, checked from the header before any pixel "
+                    + "memory is allocated. Larger images are invalid.")
+            .required(true)
+            .defaultValue("500000000")
+            .addValidator(StandardValidators.POSITIVE_LONG_VALIDATOR)
+            .build();
+
+    public static final PropertyDescriptor MIN_WIDTH = new PropertyDescriptor.Builder()
+            .name("Minimum Width")
+            .description("Smallest accepted width (columns), in pixels.")
+            .required(true)
+            .defaultValue("64")
+            .addValidator(StandardValidators.NON_NEGATIVE_INTEGER_VALIDATOR)
+            .build();
+
+    public static final PropertyDescriptor MIN_HEIGHT = new PropertyDescriptor.Builder()
+            .name("Minimum Height")
+            .description("Smallest accepted height (rows), in pixels.")
+            .required(true)
+            .defaultValue("64")
+            .addValidator(StandardValidators.NON_NEGATIVE_INTEGER_VALIDATOR)
+            .build();
+
+    public static final PropertyDescriptor BLANK_MEAN_THRESHOLD = new PropertyDescriptor.Builder()
+            .name("Blank Mean Threshold")
+            .description("An image whose mean, on an 8-bit display scale (0 = black, 255 = white, MONOCHROME1 "
+                    + "turned so that bright is high), is below this value is nearly black and invalid. 0 disables "
+                    + "the check. Constant images are always invalid.")
+            .required(true)
+            .defaultValue("5")
+            .addValidator(StandardValidators.createNonNegativeFloatingPointValidator(255))
+            .build();
+
+    public static final PropertyDescriptor REQUIRED_DICOM_ATTRIBUTES = new PropertyDescriptor.Builder()
+            .name("Required DICOM Attributes")
+            .description("Comma-separated DICOM keywords that must be present and non-empty (DICOM input only).")
+            .required(false)
+            .defaultValue("PatientID,StudyInstanceUID,SeriesInstanceUID,Modality")
+            .addValidator(StandardValidators.NON_BLANK_VALIDATOR)
+            .build();
+
+    public static final PropertyDescriptor ALLOWED_MODALITIES = new PropertyDescriptor.Builder()
+            .name("Allowed Modalities")
+            .description("Comma-separated DICOM Modality values accepted (e.g. CR,DX); empty accepts any. "
+                    + "Applies to DICOM input only.")
+            .required(false)
+            .addValidator(StandardValidators.NON_BLANK_VALIDATOR)
+            .build();
+
+    public static final PropertyDescriptor PATIENT_KEY_SECRET = new PropertyDescriptor.Builder()
+            .name("Patient Key Secret")
+            .description("Secret key of the HMAC-SHA256 pseudonym written to medprep.patient.key. Use the same "
+                    + "secret for every flow that must agree on patient keys; keep it out of the flow definition "
+                    + "(sensitive parameter).")
+            .required(true)
+            .sensitive(true)
+            .addValidator(StandardValidators.NON_EMPTY_VALIDATOR)
+            .build();
+
+    public static final PropertyDescriptor NON_DICOM_PATIENT_ID = new PropertyDescriptor.Builder()
+            .name("Patient ID for Non-DICOM Input")
+            .description("Expression giving the patient identifier of a PNG, JPEG, TIFF or NIfTI file, e.g. "
+                    + "${filename:substringBefore('_')}. It is keyed like a DICOM PatientID. When empty, non-DICOM "
+                    + "input gets no medprep.patient.key.")
+            .required(false)
+            .expressionLanguageSupported(ExpressionLanguageScope.FLOWFILE_ATTRIBUTES)
+            .addValidator(StandardValidators.NON_BLANK_VALIDATOR)
+            .build();
+
+    public static final PropertyDescriptor EXPOSE_PATIENT_IDENTIFIERS = new PropertyDescriptor.Builder()
+            .name("Expose Patient Identifiers")
+            .description("When true, the raw PatientID and PatientName are written to medprep.patient.id and "
+                    + "medprep.patient.name. Leave false unless the data is already de-identified.")
+            .required(true)
+            .allowableValues("true", "false")
+            .defaultValue("false")
+            .build();
+
+    public static final Relationship REL_VALID = new Relationship.Builder()
+            .name("valid")
+            .description("Images that passed every check.")
+            .build();
+
+    public static final Relationship REL_INVALID = new Relationship.Builder()
+            .name("invalid")
+            .description("Unreadable, truncated, too large, blank, incomplete or otherwise rejected images; "
+                    + "medprep.invalid.reason lists every failed check.")
+            .build();
+
+    public static final Relationship REL_FAILURE = new Relationship.Builder()
+            .name("failure")
+            .description("Files this build cannot decode (e.g. JPEG-LS) or that failed unexpectedly; "
+                    + "medprep.failure.reason says why.")
+            .build();
+
+    private static final List<PropertyDescriptor> PROPERTIES = List.of(MAX_VOXELS, MIN_WIDTH, MIN_HEIGHT,
+            BLANK_MEAN_THRESHOLD, REQUIRED_DICOM_ATTRIBUTES, ALLOWED_MODALITIES, PATIENT_KEY_SECRET,
+            NON_DICOM_PATIENT_ID, EXPOSE_PATIENT_IDENTIFIERS);
+
+    private static final Set<Relationship> RELATIONSHIPS = Set.of(REL_VALID, REL_INVALID, REL_FAILURE);
+
+    @Override
+    protected List<PropertyDescriptor> getSupportedPropertyDescriptors() {
+        return PROPERTIES;
+    }
+
+    @Override
+    public Set<Relationship> getRelationships() {
+        return RELATIONSHIPS;
+    }
+
+    @Override
+    public void onTrigger(ProcessContext context, ProcessSession session) throws ProcessException {
+        FlowFile flowFile = session.get();
+        if (flowFile == null) {
+            return;
+        }
+        long start = System.nanoTime();
+        DecodedImage decoded;
+        try {
+            decoded = FlowFileImages.read(session, flowFile,
+                    new ReadLimits(context.getProperty(MAX_VOXELS).asLong()));
+        } catch (ImageReadException e) {
+            boolean unsupported = e.problem() == ImageReadException.Problem.UNSUPPORTED;
+            route(session, flowFile, unsupported ? REL_FAILURE : REL_INVALID,
+                    Map.of(unsupported ? ATTR_FAILURE_REASON : ATTR_INVALID_REASON, e.getMessage()), start);
+            return;
+        } catch (RuntimeException | OutOfMemoryError e) {
+            getLogger().error("Could not read {}", flowFile, e);
+            route(session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
+                    "Reading the image failed unexpectedly: " + e.getClass().getSimpleName() + ": "
+                            + e.getMessage() + "."), start);
+            return;
+        }
+        try {
+            Map<String, String> attributes = describe(decoded);
+            List<String> problems = check(context, decoded);
+            addPatientAttributes(context, flowFile, decoded, attributes);
+            if (problems.isEmpty()) {
+                route(session, flowFile, REL_VALID, attributes, start);
+            } else {
+                attributes.put(ATTR_INVALID_REASON, String.join(" ", problems));
+                route(session, flowFile, REL_INVALID, attributes, start);
+            }
+        } catch (RuntimeException e) {
+            getLogger().error("Could not validate {}", flowFile, e);
+            route(session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
+                    "Validation failed unexpectedly: " + e.getClass().getSimpleName() + ": " + e.getMessage()
+                            + "."), start);
+        }
+    }
+
+    /** Every failed check as one sentence, in a fixed order; empty when the image is valid. */
+    private static List<String> check(ProcessContext context, DecodedImage decoded) {
+        Image image = decoded.image();
+        ImageMetadata meta = image.metadata();
+        List<String> problems = new ArrayList<>();
+        int minWidth = context.getProperty(MIN_WIDTH).asInteger();
+        int minHeight = context.getProperty(MIN_HEIGHT).asInteger();
+        if (image.width() < minWidth || image.height() < minHeight) {
+            problems.add("The image is " + image.width() + " x " + image.height() + " pixels, smaller than the "
+                    + "minimum " + minWidth + " x " + minHeight + ".");
+        }
+        if (!image.geometry().spacingValid()) {
+            problems.add("The voxel spacing " + Arrays.toString(image.geometry().spacing())
+                    + " mm is not finite and positive.");
+        }
+        ImageStats stats = ImageStats.of(image);
+        double threshold = context.getProperty(BLANK_MEAN_THRESHOLD).asDouble();
+        if (stats.count() == 0) {
+            problems.add("Every voxel is NaN.");
+        } else if (stats.constant()) {
+            problems.add("The image is blank: all " + stats.count() + " samples have the value "
+                    + format(stats.min()) + ".");
+        } else if (threshold > 0) {
+            double mean8 = displayMean8(stats, meta, image.type().integer() && !image.type().signed());
+            if (mean8 < threshold) {
+                problems.add(String.format(Locale.ROOT, "The image is nearly black: mean %.2f on an 8-bit scale, "
+                        + "below %s.", mean8, format(threshold)));
+            }
+        }
+        if (isDicom(meta)) {
+            String required = context.getProperty(REQUIRED_DICOM_ATTRIBUTES).getValue();
+            for (String keyword : splitList(required)) {
+                String value = decoded.header().get(keyword);
+                if (value == null || value.isBlank()) {
+                    problems.add("The required DICOM attribute " + keyword + " is missing or empty.");
+                }
+            }
+            String allowed = context.getProperty(ALLOWED_MODALITIES).getValue();
+            Set<String> modalities = splitList(allowed).stream().map(s -> s.toUpperCase(Locale.ROOT))
+                    .collect(Collectors.toCollection(LinkedHashSet::new));
+            if (!modalities.isEmpty() && !modalities.contains(meta.modality().toUpperCase(Locale.ROOT))) {
+                problems.add("The modality " + meta.modality() + " is not one of the allowed " + modalities + ".");
+            }
+        }
+        return problems;
+    }
+
+    /**
+     * Mean on an 8-bit display scale. Unsigned integers: over 0 … max(255, 2^bitLength(max) − 1), so a 12-bit
+     * image stored in 16-bit words is scaled as 12-bit and an 8-bit image as 8-bit. Signed integers and floats:
+     * over the image's own min … max. MONOCHROME1 is turned (255 − mean) so that black means dark on display.
+     */
+    static double displayMean8(ImageStats stats, ImageMetadata meta, boolean unsigned) {
+        double mean8;
+        if (unsigned) {
+            long max = (long) stats.max();
+            double scale = Math.max(255, (1L << (64 - Long.numberOfLeadingZeros(max))) - 1);
+            mean8 = stats.mean() / scale * 255;
+        } else {
+            mean8 = (stats.mean() - stats.min()) / (stats.max() - stats.min()) * 255;
+        }
+        return meta.monochrome1() ? 255 - mean8 : mean8;
+    }
+
+    private static Map<String, String> describe(DecodedImage decoded) {
+        Image image = decoded.image();
+        ImageMetadata meta = image.metadata();
+        double[] s = image.geometry().spacing();
+        Map<String, String> a = new HashMap<>();
+        a.put("medprep.format", meta.format());
+        a.put("medprep.modality", meta.modality());
+        a.put("medprep.width", Integer.toString(image.width()));
+        a.put("medprep.height", Integer.toString(image.height()));
+        a.put("medprep.depth", Integer.toString(image.depth()));
+        a.put("medprep.spacing", format(s[0]) + "," + format(s[1]) + "," + format(s[2]));
+        a.put("medprep.bits.stored", Integer.toString(meta.bitsStored()));
+        a.put("medprep.photometric", meta.photometricInterpretation());
+        putIfPresent(a, "medprep.study.uid", meta.studyInstanceUid());
+        putIfPresent(a, "medprep.series.uid", meta.seriesInstanceUid());
+        putIfPresent(a, "medprep.transfer.syntax", meta.transferSyntaxUid());
+        a.put("medprep.pixel.sha256", PixelDigest.sha256(image));
+        return a;
+    }
+
+    private static void addPatientAttributes(ProcessContext context, FlowFile flowFile, DecodedImage decoded,
+                                             Map<String, String> attributes) {
+        String patientId = isDicom(decoded.image().metadata())
+                ? decoded.header().get("PatientID")
+                : context.getProperty(NON_DICOM_PATIENT_ID).evaluateAttributeExpressions(flowFile).getValue();
+        if (patientId != null && !patientId.isBlank()) {
+            attributes.put("medprep.patient.key",
+                    PatientPseudonym.of(context.getProperty(PATIENT_KEY_SECRET).getValue(), patientId));
+        }
+        if (context.getProperty(EXPOSE_PATIENT_IDENTIFIERS).asBoolean()) {
+            putIfPresent(attributes, "medprep.patient.id", patientId);
+            putIfPresent(attributes, "medprep.patient.name", decoded.header().get("PatientName"));
+        }
+    }
+
+    private void route(ProcessSession session, FlowFile flowFile, Relationship relationship,
+                       Map<String, String> attributes, long startNanos) {
+        FlowFile out = session.putAllAttributes(flowFile, attributes);
+        String reason = attributes.getOrDefault(ATTR_INVALID_REASON, attributes.get(ATTR_FAILURE_REASON));
+        String details = relationship.getName() + (reason == null ? "" : ": " + reason);
+        session.getProvenanceReporter().route(out, relationship, details,
+                (System.nanoTime() - startNanos) / 1_000_000);
+        session.transfer(out, relationship);
+    }
+
+    private static boolean isDicom(ImageMetadata meta) {
+        return meta.transferSyntaxUid() != null || meta.format().startsWith("DICOM");
+    }
+
+    private static List<String> splitList(String value) {
+        if (value == null) {
+            return List.of();
+        }
+        return Arrays.stream(value.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+    }
+
+    private static void putIfPresent(Map<String, String> map, String key, String value) {
+        if (value != null && !value.isBlank()) {
+            map.put(key, value.strip());
+        }
+    }
+
+    private static String format(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+    }
+}

@@ -1,0 +1,35 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+package org.medprep.nifi.shared;
+
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.nifi.flowfile.FlowFile;
+import org.apache.nifi.processor.ProcessSession;
+import org.medprep.image.Image;
+import org.medprep.io.DecodedImage;
+import org.medprep.io.ImageReadException;
+import org.medprep.io.ImageReaders;
+import org.medprep.io.ReadLimits;
+
+/** Reads a FlowFile's content into an image, with the size checks every processor needs before allocating. */
+public final class FlowFileImages {
+
+    private FlowFileImages() {
+    }
+
+    /**
+     * Reads and decodes the whole content of {@code flowFile}.
+     *
+     * @throws ImageReadException TOO_LARGE when the content itself exceeds what one array can hold (checked
+     *                            from the FlowFile size before reading), or whatever the format's reader throws
+     */
+    public static DecodedImage read(ProcessSession session, FlowFile flowFile, ReadLimits limits)
+            throws ImageReadException {
+        if (flowFile.getSize() > Image.MAX_SAMPLES) {
+            throw new ImageReadException(ImageReadException.Problem.TOO_LARGE, "The content is "
+                    + flowFile.getSize() + " bytes, more than the 2 GiB one image file may have.");
+        }
+        AtomicReference<byte[]> content = new AtomicReference<>();
+        session.read(flowFile, in -> content.set(in.readAllBytes()));
+        return ImageReaders.read(content.get(), limits);
+    }
+}

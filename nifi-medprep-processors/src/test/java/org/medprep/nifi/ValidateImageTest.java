@@ -1,0 +1,255 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+package org.medprep.nifi;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.apache.nifi.provenance.ProvenanceEventRecord;
+import org.apache.nifi.provenance.ProvenanceEventType;
+import org.apache.nifi.util.MockFlowFile;
+import org.apache.nifi.util.TestRunner;
+import org.apache.nifi.util.TestRunners;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.medprep.testutil.Python;
+import org.medprep.testutil.RealFiles;
+import org.medprep.testutil.SyntheticDicom;
+
+class ValidateImageTest {
+
+    private static final String SECRET = "test-secret-0123456789";
+
+    private TestRunner runner;
+
+    @BeforeEach
+    void setUp() {
+        runner = TestRunners.newTestRunner(ValidateImage.class);
+        runner.setProperty(ValidateImage.PATIENT_KEY_SECRET, SECRET);
+    }
+
+    @Test
+    void realCtIsValidWithMetadataPixelHashAndKeyedPatientFromPydicom() throws Exception {
+        Path ct = RealFiles.pydicom("CT_small.dcm");
+        JsonNode ref = Python.json("validate_reference.py", SECRET, ct.toString()).get(ct.toString());
+        runner.enqueue(ct);
+        runner.run();
+
+        runner.assertAllFlowFilesTransferred(ValidateImage.REL_VALID, 1);
+        MockFlowFile out = runner.getFlowFilesForRelationship(ValidateImage.REL_VALID).get(0);
+        out.assertAttributeEquals("medprep.format", "DICOM");
+        out.assertAttributeEquals("medprep.modality", ref.get("modality").asText());
+        out.assertAttributeEquals("medprep.width", ref.get("columns").asText());
+        out.assertAttributeEquals("medprep.height", ref.get("rows").asText());
+        out.assertAttributeEquals("medprep.depth", "1");
+        out.assertAttributeEquals("medprep.photometric", "MONOCHROME2");
+        out.assertAttributeEquals("medprep.pixel.sha256", ref.get("sha256").asText());
+        out.assertAttributeEquals("medprep.patient.key", ref.get("patient_key").asText());
+        String[] spacing = out.getAttribute("medprep.spacing").split(",");
+        // PixelSpacing is (row spacing = y, column spacing = x).
+        assertEquals(ref.get("spacing").get(1).asDouble(), Double.parseDouble(spacing[0]), 1e-9);
+        assertEquals(ref.get("spacing").get(0).asDouble(), Double.parseDouble(spacing[1]), 1e-9);
+        out.assertAttributeNotExists("medprep.patient.id");
+        out.assertAttributeNotExists("medprep.invalid.reason");
+        out.assertContentEquals(ct);
+        assertNoRawPatientId("1CT1");
+        assertOneRouteEventPerFlowFile(1);
+    }
+
+    @Test
+    void rawPatientIdentifiersOnlyWhenExposed() throws Exception {
+        runner.setProperty(ValidateImage.EXPOSE_PATIENT_IDENTIFIERS, "true");
+        runner.enqueue(RealFiles.pydicom("CT_small.dcm"));
+        runner.run();
+        MockFlowFile out = runner.getFlowFilesForRelationship(ValidateImage.REL_VALID).get(0);
+        out.assertAttributeEquals("medprep.patient.id", "1CT1");
+        out.assertAttributeExists("medprep.patient.name");
+    }
+
+    @Test
+    void monochrome1CrIsValidAndKeepsStoredValues() throws Exception {
+        runner.setProperty(ValidateImage.MIN_WIDTH, "8");
+        runner.setProperty(ValidateImage.MIN_HEIGHT, "8");
+        Path cr = RealFiles.pydicom("dicomdirtests/77654033/CR1/6154");
+        JsonNode ref = Python.json("validate_reference.py", SECRET, cr.toString()).get(cr.toString());
+        runner.enqueue(cr);
+        runner.run();
+        runner.assertAllFlowFilesTransferred(ValidateImage.REL_VALID, 1);
+        MockFlowFile out = runner.getFlowFilesForRelationship(ValidateImage.REL_VALID).get(0);
+        out.assertAttributeEquals("medprep.photometric", "MONOCHROME1");
+        out.assertAttributeEquals("medprep.bits.stored", "12");
+        // Stored values, not inverted: the digest is pydicom's pixel_array digest.
+        out.assertAttributeEquals("medprep.pixel.sha256", ref.get("sha256").asText());
+    }
+
+    @Test
+    void corruptInputsReachInvalidWithReasonsAndNothingIsLost() throws Exception {
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        Map<String, Pattern> expected = new LinkedHashMap<>();
+        inputs.put("zero-bytes", new byte[0]);
+        expected.put("zero-bytes", Pattern.compile("empty"));
+        byte[] random = new byte[4096];
+        new Random(7).nextBytes(random);
+        inputs.put("random-bytes", random);
+        expected.put("random-bytes", Pattern.compile("not a supported image format"));
+        inputs.put("dicom-cut-in-pixel-data", RealFiles.truncated(RealFiles.pydicom("CT_small.dcm"), 0.6));
+        expected.put("dicom-cut-in-pixel-data", Pattern.compile("(?i)truncat|incomplete|end of"));
+        inputs.put("truncated-jpeg", RealFiles.truncated(RealFiles.skimage("hubble_deep_field.jpg"), 0.6));
+        expected.put("truncated-jpeg", Pattern.compile("(?i)truncat|premature|incomplete"));
+        inputs.put("truncated-png", RealFiles.truncated(RealFiles.skimage("camera.png"), 0.6));
+        expected.put("truncated-png", Pattern.compile("(?i)truncat|premature|incomplete|end of"));
+        inputs.put("huge-header", SyntheticDicom.hugeHeader());
+        expected.put("huge-header", Pattern.compile("65535 x 65535 x 1000 .* more than the limit of 500000000"));
+        inputs.put("structured-report", Files.readAllBytes(RealFiles.pydicom("test-SR.dcm")));
+        expected.put("structured-report", Pattern.compile("no Pixel Data"));
+        inputs.put("rt-plan", Files.readAllBytes(RealFiles.pydicom("rtplan.dcm")));
+        expected.put("rt-plan", Pattern.compile("no Pixel Data"));
+
+        for (Map.Entry<String, byte[]> e : inputs.entrySet()) {
+            runner.enqueue(e.getValue(), Map.of("filename", e.getKey()));
+        }
+        runner.run(inputs.size());
+
+        runner.assertTransferCount(ValidateImage.REL_VALID, 0);
+        runner.assertTransferCount(ValidateImage.REL_FAILURE, 0);
+        List<MockFlowFile> invalid = runner.getFlowFilesForRelationship(ValidateImage.REL_INVALID);
+        assertEquals(inputs.size(), invalid.size(), "FlowFiles in = FlowFiles out");
+        for (MockFlowFile ff : invalid) {
+            String name = ff.getAttribute("filename");
+            String reason = ff.getAttribute("medprep.invalid.reason");
+            assertTrue(expected.get(name).matcher(reason).find(), name + ": unexpected reason: " + reason);
+            ff.assertContentEquals(inputs.get(name));
+        }
+        assertOneRouteEventPerFlowFile(inputs.size());
+        assertNoRawPatientId("HUGE01");
+    }
+
+    @Test
+    void hugeDeclaredImageIsRejectedFromTheHeaderInUnderASecond() throws Exception {
+        runner.setProperty(ValidateImage.MAX_VOXELS, "500000000");
+        runner.enqueue(SyntheticDicom.hugeHeader());
+        long start = System.nanoTime();
+        runner.run();
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        runner.assertAllFlowFilesTransferred(ValidateImage.REL_INVALID, 1);
+        assertTrue(millis < 1000, "took " + millis + " ms");
+    }
+
+    @Test
+    void undecodableTransferSyntaxesGoToFailureNamingThem() throws Exception {
+        runner.enqueue(RealFiles.pydicom("MR_small_jpeg_ls_lossless.dcm"), Map.of("filename", "jpeg-ls"));
+        runner.enqueue(RealFiles.pydicom("JPEG-lossy.dcm"), Map.of("filename", "jpeg-12bit"));
+        runner.run(2);
+        runner.assertAllFlowFilesTransferred(ValidateImage.REL_FAILURE, 2);
+        for (MockFlowFile ff : runner.getFlowFilesForRelationship(ValidateImage.REL_FAILURE)) {
+            String reason = ff.getAttribute("medprep.failure.reason");
+            String uid = ff.getAttribute("filename").equals("jpeg-ls") ? "1.2.840.10008.1.2.4.80"
+                    : "1.2.840.10008.1.2.4.51";
+            assertTrue(reason.contains(uid), "reason names the transfer syntax: " + reason);
+        }
+    }
+
+    @Test
+    void smallBlankAndNearlyBlackImagesAreInvalid() throws Exception {
+        runner.enqueue(RealFiles.pydicom("dicomdirtests/77654033/CR1/6154"), Map.of("filename", "small"));
+        runner.enqueue(png(256, 256, (x, y) -> 77), Map.of("filename", "constant"));
+        runner.enqueue(png(256, 256, (x, y) -> (x + y) % 9), Map.of("filename", "nearly-black"));
+        runner.enqueue(png(256, 256, (x, y) -> (x * y) % 256), Map.of("filename", "ok"));
+        runner.run(4);
+        runner.assertTransferCount(ValidateImage.REL_VALID, 1);
+        Map<String, String> reasons = new LinkedHashMap<>();
+        for (MockFlowFile ff : runner.getFlowFilesForRelationship(ValidateImage.REL_INVALID)) {
+            reasons.put(ff.getAttribute("filename"), ff.getAttribute("medprep.invalid.reason"));
+        }
+        assertEquals(3, reasons.size(), reasons.toString());
+        assertTrue(reasons.get("small").contains("16 x 16 pixels, smaller than the minimum 64 x 64"), reasons.get("small"));
+        assertTrue(reasons.get("constant").contains("all 65536 samples have the value 77"), reasons.get("constant"));
+        assertTrue(reasons.get("nearly-black").contains("nearly black: mean 4.00"), reasons.get("nearly-black"));
+    }
+
+    @Test
+    void requiredAttributesAndAllowedModalitiesAreChecked() throws Exception {
+        runner.setProperty(ValidateImage.REQUIRED_DICOM_ATTRIBUTES, "PatientID, ClinicalTrialSponsorName");
+        runner.setProperty(ValidateImage.ALLOWED_MODALITIES, "CR,DX");
+        runner.enqueue(RealFiles.pydicom("CT_small.dcm"));
+        runner.run();
+        runner.assertAllFlowFilesTransferred(ValidateImage.REL_INVALID, 1);
+        String reason = runner.getFlowFilesForRelationship(ValidateImage.REL_INVALID).get(0)
+                .getAttribute("medprep.invalid.reason");
+        assertEquals("The required DICOM attribute ClinicalTrialSponsorName is missing or empty. "
+                + "The modality CT is not one of the allowed [CR, DX].", reason);
+    }
+
+    @Test
+    void nonDicomPatientComesFromTheExpressionAndIsKeyed() throws Exception {
+        runner.setProperty(ValidateImage.NON_DICOM_PATIENT_ID, "${filename:substringBefore('_')}");
+        runner.enqueue(RealFiles.skimage("camera.png"), Map.of("filename", "person1234_bacteria_5678.png"));
+        runner.run();
+        runner.assertAllFlowFilesTransferred(ValidateImage.REL_VALID, 1);
+        MockFlowFile out = runner.getFlowFilesForRelationship(ValidateImage.REL_VALID).get(0);
+        String key = Python.json("hmac_reference.py", SECRET, "person1234").asText();
+        out.assertAttributeEquals("medprep.patient.key", key);
+        out.assertAttributeEquals("medprep.format", "PNG");
+        assertNoRawPatientId("person1234_");
+    }
+
+    private void assertOneRouteEventPerFlowFile(int flowFiles) {
+        List<ProvenanceEventRecord> events = runner.getProvenanceEvents();
+        assertEquals(flowFiles, events.size(), "one provenance event per FlowFile");
+        for (ProvenanceEventRecord e : events) {
+            assertEquals(ProvenanceEventType.ROUTE, e.getEventType());
+            assertFalse(e.getDetails() == null || e.getDetails().isBlank());
+        }
+    }
+
+    /** The raw identifier appears in no attribute written by us and in no provenance detail. */
+    private void assertNoRawPatientId(String patientId) {
+        for (MockFlowFile ff : runner.getFlowFilesForRelationship(ValidateImage.REL_VALID)) {
+            assertNoValueContains(ff, patientId);
+        }
+        for (MockFlowFile ff : runner.getFlowFilesForRelationship(ValidateImage.REL_INVALID)) {
+            assertNoValueContains(ff, patientId);
+        }
+        for (ProvenanceEventRecord e : runner.getProvenanceEvents()) {
+            assertFalse(String.valueOf(e.getDetails()).contains(patientId), e.getDetails());
+        }
+    }
+
+    private static void assertNoValueContains(MockFlowFile ff, String text) {
+        ff.getAttributes().forEach((k, v) -> {
+            if (k.startsWith("medprep.")) {
+                assertFalse(v.contains(text), k + " leaks the patient identifier");
+            }
+        });
+        assertNull(ff.getAttribute("medprep.patient.id"));
+    }
+
+    private interface Pixel {
+        int at(int x, int y);
+    }
+
+    /** An 8-bit grayscale PNG encoded by the JDK's ImageIO. */
+    private static byte[] png(int w, int h, Pixel p) throws Exception {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.getRaster().setSample(x, y, 0, p.at(x, y));
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(img, "png", out);
+        return out.toByteArray();
+    }
+}
