@@ -1,0 +1,148 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+package org.medprep.ops;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.medprep.image.Image;
+import org.medprep.io.ImageReaders;
+import org.medprep.io.ReadLimits;
+import org.medprep.testutil.Python;
+import org.medprep.testutil.RealFiles;
+
+/**
+ * Each OpenCV-backed op against Debian's python3-opencv (4.6) running the same call on the same real file, in the
+ * same test run. Our OpenCV is openpnp's 4.9 build: where the two versions' SIMD code paths round differently the
+ * allowed difference is stated per case (fraction of identical samples, largest difference in stored units).
+ */
+class OpenCvOpsReferenceTest {
+
+    @TempDir
+    Path tmp;
+
+    private static final Path CAMERA = RealFiles.skimage("camera.png");       // 512 x 512 uint8 photograph
+    private static final Path MOON = RealFiles.skimage("moon.png");           // 512 x 512 uint8
+    private static final Path MR = RealFiles.pydicom("MR_small.dcm");         // 64 x 64 int16 MR
+    private static final Path CT = RealFiles.pydicom("CT_small.dcm");         // 128 x 128 int16 CT
+
+    @Test
+    void letterboxMatchesTheSeedRuleInPythonOpenCv() throws Exception {
+        for (Letterbox.Interpolation interp : Letterbox.Interpolation.values()) {
+            compare(CAMERA, img -> Letterbox.apply(img, 224, 160, 0, interp).image(), 0.999, 1,
+                    "letterbox", "224", "160", "0", interp.name());
+        }
+        compare(MOON, img -> Letterbox.apply(img, 200, 300, 17, Letterbox.Interpolation.LINEAR).image(),
+                0.999, 1, "letterbox", "200", "300", "17", "LINEAR");
+        compare(CT, img -> Letterbox.apply(img, 224, 224, 0, Letterbox.Interpolation.AREA).image(), 0.999, 1,
+                "letterbox", "224", "224", "0", "AREA");
+    }
+
+    @Test
+    void letterboxGeometryKeepsPixelsInPlace() throws Exception {
+        Image ct = read(CT);
+        Letterbox.Result r = Letterbox.apply(ct, 300, 200, 0, Letterbox.Interpolation.LINEAR);
+        double scale = Math.min(200.0 / 128, 300.0 / 128);
+        assertEquals(scale, r.scale(), 1e-12);
+        assertEquals((300 - (int) (128 * scale)) / 2, r.offsetX());
+        assertEquals(0, r.offsetY());
+        double[] s0 = ct.geometry().spacing();
+        double[] s1 = r.image().geometry().spacing();
+        assertEquals(s0[0] * 128 / (int) (128 * scale), s1[0], 1e-12);
+        // The centre of the input image maps to the centre of the resized block in world space.
+        double[] c0 = world(ct, 63.5, 63.5);
+        double[] c1 = world(r.image(), r.offsetX() + ((int) (128 * scale) - 1) / 2.0, ((int) (128 * scale) - 1) / 2.0);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(c0[i], c1[i], 1e-9);
+        }
+    }
+
+    @Test
+    void medianMatchesPythonOpenCv() throws Exception {
+        compare(CAMERA, img -> Denoise.median(img, 3), 1.0, 0, "median", "3");
+        compare(CAMERA, img -> Denoise.median(img, 7), 1.0, 0, "median", "7");
+        compare(MR, img -> Denoise.median(img, 5), 1.0, 0, "median", "5");
+    }
+
+    @Test
+    void gaussianBilateralAndNonLocalMeansMatchPythonOpenCv() throws Exception {
+        compare(CAMERA, img -> Denoise.gaussian(img, 1.5, 1.5), 0.999, 1, "gaussian", "1.5", "1.5");
+        compare(CAMERA, img -> Denoise.bilateral(img, 5, 50, 5), 0.999, 1, "bilateral", "5", "50", "5");
+        compare(CT, img -> Denoise.bilateral(img, 5, 80, 3), 0.999, 1, "bilateral", "5", "80", "3");
+        compare(MOON, img -> Denoise.nonLocalMeans(img, 10, 7, 21), 0.999, 1, "nlmeans", "10", "7", "21");
+    }
+
+    @Test
+    void claheMatchesPythonOpenCv() throws Exception {
+        compare(CAMERA, img -> Clahe.apply(img, 2.0, 8, 8), 1.0, 0, "clahe", "2.0", "8", "8");
+        compare(MOON, img -> Clahe.apply(img, 40, 4, 6), 1.0, 0, "clahe", "40", "4", "6");
+    }
+
+    private static double[] world(Image img, double x, double y) {
+        double[] o = img.geometry().origin();
+        double[] s = img.geometry().spacing();
+        double[] ax = img.geometry().axis(0);
+        double[] ay = img.geometry().axis(1);
+        return new double[]{o[0] + x * s[0] * ax[0] + y * s[1] * ay[0], o[1] + x * s[0] * ax[1] + y * s[1] * ay[1],
+                o[2] + x * s[0] * ax[2] + y * s[1] * ay[2]};
+    }
+
+    private static Image read(Path file) throws Exception {
+        return ImageReaders.read(Files.readAllBytes(file), ReadLimits.DEFAULT).image();
+    }
+
+    /** Runs our op and the reference on {@code file}; asserts shape, type and agreement. */
+    private void compare(Path file, UnaryOperator<Image> op, double minIdentical, double maxDiff, String... refArgs)
+            throws Exception {
+        Image ours = op.apply(read(file));
+        Path raw = tmp.resolve("ref.raw");
+        String[] args = new String[refArgs.length + 2];
+        args[0] = file.toString();
+        args[1] = raw.toString();
+        System.arraycopy(refArgs, 0, args, 2, refArgs.length);
+        JsonNode ref = Python.json("opencv_reference.py", args);
+        String what = file.getFileName() + " " + String.join(" ", refArgs);
+        assertEquals(ours.height(), ref.get("shape").get(0).asInt(), what);
+        assertEquals(ours.width(), ref.get("shape").get(1).asInt(), what);
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(raw)).order(ByteOrder.LITTLE_ENDIAN);
+        String dtype = ref.get("dtype").asText();
+        assertEquals(expectedDtype(ours), dtype, what);
+        long identical = 0;
+        double worst = 0;
+        for (int i = 0; i < ours.size(); i++) {
+            double r = switch (dtype) {
+                case "uint8" -> b.get(i) & 0xFF;
+                case "int16" -> b.getShort(2 * i);
+                case "uint16" -> b.getShort(2 * i) & 0xFFFF;
+                case "float32" -> b.getFloat(4 * i);
+                default -> throw new AssertionError(dtype);
+            };
+            double d = Math.abs(r - ours.get(i));
+            identical += d == 0 ? 1 : 0;
+            worst = Math.max(worst, d);
+        }
+        double fraction = identical / (double) ours.size();
+        System.out.printf(Locale.ROOT, "opencv reference %-40s identical %.5f max diff %.3g (python cv2 %s)%n",
+                what, fraction, worst, ref.get("cv2").asText());
+        assertTrue(fraction >= minIdentical, what + ": identical fraction " + fraction);
+        assertTrue(worst <= maxDiff, what + ": max difference " + worst);
+    }
+
+    private static String expectedDtype(Image img) {
+        return switch (img.type()) {
+            case UINT8 -> "uint8";
+            case INT16 -> "int16";
+            case UINT16 -> "uint16";
+            case FLOAT32 -> "float32";
+            default -> img.type().name();
+        };
+    }
+}
