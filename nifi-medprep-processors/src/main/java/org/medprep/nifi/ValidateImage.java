@@ -4,6 +4,7 @@ package org.medprep.nifi;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -36,7 +37,9 @@ import org.medprep.io.DecodedImage;
 import org.medprep.io.ImageReadException;
 import org.medprep.io.ReadLimits;
 import org.medprep.nifi.shared.FlowFileImages;
+import org.medprep.nifi.shared.ImageAttributes;
 import org.medprep.nifi.shared.PatientPseudonym;
+import org.medprep.nifi.shared.StepRecorder;
 import org.medprep.ops.ImageStats;
 
 /**
@@ -216,12 +219,12 @@ public class ValidateImage extends AbstractProcessor {
                     new ReadLimits(context.getProperty(MAX_VOXELS).asLong()));
         } catch (ImageReadException e) {
             boolean unsupported = e.problem() == ImageReadException.Problem.UNSUPPORTED;
-            route(session, flowFile, unsupported ? REL_FAILURE : REL_INVALID,
+            route(context, session, flowFile, unsupported ? REL_FAILURE : REL_INVALID,
                     Map.of(unsupported ? ATTR_FAILURE_REASON : ATTR_INVALID_REASON, e.getMessage()), start);
             return;
         } catch (RuntimeException | OutOfMemoryError e) {
             getLogger().error("Could not read {}", flowFile, e);
-            route(session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
+            route(context, session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
                     "Reading the image failed unexpectedly: " + e.getClass().getSimpleName() + ": "
                             + e.getMessage() + "."), start);
             return;
@@ -231,14 +234,14 @@ public class ValidateImage extends AbstractProcessor {
             List<String> problems = check(context, decoded);
             addPatientAttributes(context, flowFile, decoded, attributes);
             if (problems.isEmpty()) {
-                route(session, flowFile, REL_VALID, attributes, start);
+                route(context, session, flowFile, REL_VALID, attributes, start);
             } else {
                 attributes.put(ATTR_INVALID_REASON, String.join(" ", problems));
-                route(session, flowFile, REL_INVALID, attributes, start);
+                route(context, session, flowFile, REL_INVALID, attributes, start);
             }
         } catch (RuntimeException e) {
             getLogger().error("Could not validate {}", flowFile, e);
-            route(session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
+            route(context, session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
                     "Validation failed unexpectedly: " + e.getClass().getSimpleName() + ": " + e.getMessage()
                             + "."), start);
         }
@@ -265,12 +268,12 @@ public class ValidateImage extends AbstractProcessor {
             problems.add("Every voxel is NaN.");
         } else if (stats.constant()) {
             problems.add("The image is blank: all " + stats.count() + " samples have the value "
-                    + format(stats.min()) + ".");
+                    + ImageAttributes.number(stats.min()) + ".");
         } else if (threshold > 0) {
             double mean8 = displayMean8(stats, meta, image.type().integer() && !image.type().signed());
             if (mean8 < threshold) {
                 problems.add(String.format(Locale.ROOT, "The image is nearly black: mean %.2f on an 8-bit scale, "
-                        + "below %s.", mean8, format(threshold)));
+                        + "below %s.", mean8, ImageAttributes.number(threshold)));
             }
         }
         if (isDicom(meta)) {
@@ -311,14 +314,9 @@ public class ValidateImage extends AbstractProcessor {
     private static Map<String, String> describe(DecodedImage decoded) {
         Image image = decoded.image();
         ImageMetadata meta = image.metadata();
-        double[] s = image.geometry().spacing();
-        Map<String, String> a = new HashMap<>();
+        Map<String, String> a = new HashMap<>(ImageAttributes.size(image));
         a.put("medprep.format", meta.format());
         a.put("medprep.modality", meta.modality());
-        a.put("medprep.width", Integer.toString(image.width()));
-        a.put("medprep.height", Integer.toString(image.height()));
-        a.put("medprep.depth", Integer.toString(image.depth()));
-        a.put("medprep.spacing", format(s[0]) + "," + format(s[1]) + "," + format(s[2]));
         a.put("medprep.bits.stored", Integer.toString(meta.bitsStored()));
         a.put("medprep.photometric", meta.photometricInterpretation());
         putIfPresent(a, "medprep.study.uid", meta.studyInstanceUid());
@@ -343,12 +341,17 @@ public class ValidateImage extends AbstractProcessor {
         }
     }
 
-    private void route(ProcessSession session, FlowFile flowFile, Relationship relationship,
+    private void route(ProcessContext context, ProcessSession session, FlowFile flowFile, Relationship relationship,
                        Map<String, String> attributes, long startNanos) {
         FlowFile out = session.putAllAttributes(flowFile, attributes);
         String reason = attributes.getOrDefault(ATTR_INVALID_REASON, attributes.get(ATTR_FAILURE_REASON));
-        String details = relationship.getName() + (reason == null ? "" : ": " + reason);
-        session.getProvenanceReporter().route(out, relationship, details,
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        for (PropertyDescriptor p : PROPERTIES) {
+            if (!p.isSensitive()) {
+                parameters.put(p.getName(), context.getProperty(p).getValue());
+            }
+        }
+        out = StepRecorder.routed(session, out, "ValidateImage", parameters, relationship, reason,
                 (System.nanoTime() - startNanos) / 1_000_000);
         session.transfer(out, relationship);
     }
@@ -368,9 +371,5 @@ public class ValidateImage extends AbstractProcessor {
         if (value != null && !value.isBlank()) {
             map.put(key, value.strip());
         }
-    }
-
-    private static String format(double v) {
-        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 }

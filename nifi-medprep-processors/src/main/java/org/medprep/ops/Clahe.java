@@ -14,7 +14,8 @@ import org.opencv.imgproc.Imgproc;
  * Adaptive Histogram Equalization", Graphics Gems IV, 1994), slice by slice. uint8 and uint16 are equalized
  * natively (256 and 65536 histogram bins). int16 and float32 images are mapped linearly from their own
  * [min, max] onto uint16 [0, 65535], equalized, and mapped back to the same range and type (float32 keeps the
- * 16-bit quantization of that mapping). Grayscale only.
+ * 16-bit quantization of that mapping). Grayscale only. uint8/uint16 results span the full type range, so their
+ * BitsStored becomes 8/16 and the Modality LUT the identity.
  */
 public final class Clahe {
 
@@ -40,7 +41,9 @@ public final class Clahe {
         OpenCv.load();
         CLAHE clahe = Imgproc.createCLAHE(clipLimit, new Size(tilesX, tilesY));
         if (image.type() == VoxelType.UINT8 || image.type() == VoxelType.UINT16) {
-            return Denoise.perSlice(image, clahe::apply);
+            // The equalized values span the type's full range: BitsStored becomes 8 or 16, the Modality LUT identity.
+            Image out = Denoise.perSlice(image, clahe::apply);
+            return out.withMetadata(image.metadata().withValueScale(image.type().bytes() * 8, false));
         }
         ImageStats stats = ImageStats.of(image);
         double min = stats.min();

@@ -1,0 +1,125 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+package org.medprep.nifi.shared;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.apache.nifi.flowfile.FlowFile;
+import org.apache.nifi.flowfile.attributes.CoreAttributes;
+import org.apache.nifi.logging.ComponentLog;
+import org.apache.nifi.processor.ProcessContext;
+import org.apache.nifi.processor.ProcessSession;
+import org.apache.nifi.processor.Relationship;
+import org.medprep.image.Image;
+import org.medprep.io.ImageReadException;
+import org.medprep.io.OutputFormat;
+import org.medprep.io.ReadLimits;
+import org.medprep.ops.Monochrome;
+
+/**
+ * The one path of every transforming processor: read any supported input → MONOCHROME2 (see
+ * {@link Monochrome}) → the processor's operation → encode in the Output Format → record the step
+ * ({@link StepRecorder}: history attribute + one CONTENT_MODIFIED event) → {@code success}. Anything that goes
+ * wrong (unreadable input, an operation that rejects the image, a format that cannot hold the result, an
+ * unexpected error) routes the untouched FlowFile to {@code failure} with {@code medprep.failure.reason} and one
+ * ROUTE event; nothing is dropped and no exception leaves the processor.
+ */
+public final class ImageTransformer {
+
+    /** Attribute holding the reason of a failure, one sentence. */
+    public static final String FAILURE_REASON = "medprep.failure.reason";
+
+    /** Extensions replaced by the output format's extension, longest first. */
+    private static final Pattern KNOWN_EXTENSION =
+            Pattern.compile("(?i)\\.(nii\\.gz|nii|npy|png|jpe?g|tiff?|dcm|dicom|zip)$");
+
+    /**
+     * What an operation returns.
+     *
+     * @param image      the result
+     * @param parameters effective parameter values, recorded in history and provenance
+     * @param attributes extra attributes to write (e.g. letterbox scale and offsets)
+     */
+    public record Step(Image image, Map<String, ?> parameters, Map<String, String> attributes) {
+        public Step(Image image, Map<String, ?> parameters) {
+            this(image, parameters, Map.of());
+        }
+    }
+
+    /** A processor's operation on a decoded (MONOCHROME2) image. */
+    @FunctionalInterface
+    public interface Operation {
+        /**
+         * @throws IllegalArgumentException when the image or a property value is unsuitable; the message becomes
+         *                                  the failure reason
+         */
+        Step apply(Image image, FlowFile flowFile);
+    }
+
+    private ImageTransformer() {
+    }
+
+    /**
+     * Takes one FlowFile from the session (returns if none) and runs the path described above.
+     *
+     * @param processor processor type name recorded in the history, e.g. "ApplyCLAHE"
+     */
+    public static void onTrigger(ProcessContext context, ProcessSession session, ComponentLog log, String processor,
+                                 Relationship success, Relationship failure, Operation operation) {
+        FlowFile flowFile = session.get();
+        if (flowFile == null) {
+            return;
+        }
+        long start = System.nanoTime();
+        OutputFormat format = OutputFormatProperty.of(context);
+        String reason;
+        try {
+            Image input = Monochrome.toMonochrome2(FlowFileImages.read(session, flowFile, ReadLimits.DEFAULT).image());
+            Step step = operation.apply(input, flowFile);
+            ByteArrayOutputStream encoded = new ByteArrayOutputStream();
+            format.write(step.image(), encoded);
+            FlowFile out = session.write(flowFile, o -> encoded.writeTo(o));
+            Map<String, String> attributes = new HashMap<>(ImageAttributes.size(step.image()));
+            attributes.putAll(step.attributes());
+            attributes.put(CoreAttributes.MIME_TYPE.key(), format.mimeType());
+            attributes.put(CoreAttributes.FILENAME.key(), renamed(out.getAttribute(CoreAttributes.FILENAME.key()),
+                    format));
+            out = session.putAllAttributes(out, attributes);
+            Map<String, Object> parameters = new LinkedHashMap<>(step.parameters());
+            parameters.put("Output Format", format.displayName());
+            out = StepRecorder.contentModified(session, out, processor, parameters, millisSince(start));
+            session.transfer(out, success);
+            return;
+        } catch (ImageReadException e) {
+            reason = e.getMessage();
+        } catch (IllegalArgumentException e) {
+            reason = e.getMessage() == null ? e.toString() : sentence(e.getMessage());
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            log.error("{} failed on {}", processor, flowFile, e);
+            reason = processor + " failed unexpectedly: " + e.getClass().getSimpleName() + ": " + e.getMessage() + ".";
+        }
+        FlowFile failed = session.putAttribute(flowFile, FAILURE_REASON, reason);
+        failed = StepRecorder.routed(session, failed, processor, Map.of("Output Format", format.displayName()),
+                failure, reason, millisSince(start));
+        session.transfer(failed, failure);
+    }
+
+    /** {@code name} with a known image extension replaced by (or, if none, followed by) the format's. */
+    static String renamed(String name, OutputFormat format) {
+        String base = name == null || name.isEmpty() ? "image" : name;
+        return KNOWN_EXTENSION.matcher(base).replaceFirst("") + format.extension();
+    }
+
+    private static String sentence(String message) {
+        String m = message.strip();
+        m = Character.toUpperCase(m.charAt(0)) + m.substring(1);
+        return m.endsWith(".") ? m : m + ".";
+    }
+
+    private static long millisSince(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1_000_000;
+    }
+}

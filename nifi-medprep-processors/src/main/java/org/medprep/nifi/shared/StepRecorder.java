@@ -1,0 +1,79 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+package org.medprep.nifi.shared;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Map;
+import org.apache.nifi.flowfile.FlowFile;
+import org.apache.nifi.processor.ProcessSession;
+import org.apache.nifi.processor.Relationship;
+
+/**
+ * Records one processing step: appends {@code {"processor", "version", "parameters", "ms"}} (plus
+ * {@code "outcome"} for routing steps) to the JSON array in the {@code medprep.history} attribute and emits exactly
+ * one explicit provenance event whose details are the same JSON object, so a FlowFile's lineage in NiFi's
+ * provenance repository and its history attribute tell the same story.
+ */
+public final class StepRecorder {
+
+    /** JSON array of the steps a FlowFile went through, oldest first. */
+    public static final String HISTORY = "medprep.history";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private StepRecorder() {
+    }
+
+    /** Version of this bundle (the jar's Implementation-Version), "unknown" when run from classes. */
+    public static String bundleVersion() {
+        String v = StepRecorder.class.getPackage().getImplementationVersion();
+        return v == null ? "unknown" : v;
+    }
+
+    /** Records a content-changing step: history attribute plus one CONTENT_MODIFIED event. */
+    public static FlowFile contentModified(ProcessSession session, FlowFile flowFile, String processor,
+                                           Map<String, ?> parameters, long millis) {
+        ObjectNode step = step(processor, parameters, millis, null);
+        FlowFile out = append(session, flowFile, step);
+        session.getProvenanceReporter().modifyContent(out, step.toString(), millis);
+        return out;
+    }
+
+    /** Records a routing step (content unchanged): history attribute plus one ROUTE event. */
+    public static FlowFile routed(ProcessSession session, FlowFile flowFile, String processor,
+                                  Map<String, ?> parameters, Relationship relationship, String reason, long millis) {
+        ObjectNode step = step(processor, parameters, millis, relationship.getName());
+        if (reason != null) {
+            step.put("reason", reason);
+        }
+        FlowFile out = append(session, flowFile, step);
+        session.getProvenanceReporter().route(out, relationship, step.toString(), millis);
+        return out;
+    }
+
+    private static ObjectNode step(String processor, Map<String, ?> parameters, long millis, String outcome) {
+        ObjectNode step = JSON.createObjectNode();
+        step.put("processor", processor);
+        step.put("version", bundleVersion());
+        step.set("parameters", JSON.valueToTree(parameters));
+        if (outcome != null) {
+            step.put("outcome", outcome);
+        }
+        step.put("ms", millis);
+        return step;
+    }
+
+    private static FlowFile append(ProcessSession session, FlowFile flowFile, ObjectNode step) {
+        ArrayNode history;
+        String existing = flowFile.getAttribute(HISTORY);
+        try {
+            history = existing != null && JSON.readTree(existing) instanceof ArrayNode a ? a : JSON.createArrayNode();
+        } catch (JsonProcessingException e) {
+            history = JSON.createArrayNode();
+        }
+        history.add(step);
+        return session.putAttribute(flowFile, HISTORY, history.toString());
+    }
+}
