@@ -226,9 +226,10 @@ public final class DicomReader {
                         "The DICOM object has " + spp + " samples per pixel; only 1 and 3 are supported.");
             }
             int bits = bitsAllocated();
-            if (bits != 8 && bits != 16 && bits != 32) {
+            if (bits != 1 && bits != 8 && bits != 16 && bits != 32 || bits == 1 && spp != 1) {
                 throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED,
-                        "The DICOM object has BitsAllocated " + bits + "; only 8, 16 and 32 are supported.");
+                        "The DICOM object has BitsAllocated " + bits + " with " + spp
+                                + " samples per pixel; supported are 1 (grayscale), 8, 16 and 32.");
             }
             if (!DECODABLE.contains(transferSyntaxUid)) {
                 throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED,
@@ -300,7 +301,10 @@ public final class DicomReader {
         int bits = h.bitsAllocated();
         boolean encapsulated = !Set.of("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
                 "1.2.840.10008.1.2.1.99").contains(h.transferSyntaxUid);
-        long expectedBytes = (long) rows * cols * frames * spp * (bits / 8);
+        boolean ybr422 = !encapsulated && spp == 3 && bits == 8
+                && "YBR_FULL_422".equals(h.string(TagFromName.PhotometricInterpretation));
+        long samples = (long) rows * cols * frames * spp;
+        long expectedBytes = bits == 1 ? (samples + 7) / 8 : ybr422 ? samples / 3 * 2 : samples * (bits / 8);
         if (!encapsulated && !h.transferSyntaxUid.equals("1.2.840.10008.1.2.1.99")) {
             checkNativeLength(content, h, expectedBytes);
         }
@@ -329,7 +333,9 @@ public final class DicomReader {
         Object data;
         try {
             data = switch (bits) {
-                case 8 -> toBytes(pd, n, bigEndianWords);
+                case 1 -> unpackBits(pd, n, bigEndianWords);
+                case 8 -> ybr422 ? expandYbr422(toBytes(pd, (int) expectedBytes, bigEndianWords))
+                        : toBytes(pd, n, bigEndianWords);
                 case 16 -> toShorts(pd, n, bigEndianWords);
                 default -> toInts(pd, n, bigEndianWords);
             };
@@ -349,8 +355,12 @@ public final class DicomReader {
         if (encapsulated && signed && bitsStored < bits && bits <= 16) {
             signExtend(data, bitsStored);
         }
-        VoxelType type = VoxelType.forStored(bits, signed);
-        Image image = new Image(type, cols, rows, frames, spp, data, geometry(h), metadata(h, list));
+        VoxelType type = VoxelType.forStored(Math.max(8, bits), signed && bits > 1);
+        ImageMetadata meta = metadata(h, list);
+        if (encapsulated && spp == 3 && colourConverted(list)) {
+            meta = meta.withPhotometric("RGB"); // the codec converted YCbCr to RGB: say what the values are
+        }
+        Image image = new Image(type, cols, rows, frames, spp, data, geometry(h), meta);
         return new DecodedImage(image, header(list, h.transferSyntaxUid));
     }
 
@@ -451,6 +461,45 @@ public final class DicomReader {
                     : (b[k + 3] & 0xFF) << 24 | (b[k + 2] & 0xFF) << 16 | (b[k + 1] & 0xFF) << 8 | (b[k] & 0xFF);
         }
         return v;
+    }
+
+    private static boolean colourConverted(AttributeList list) {
+        try {
+            return "RGB".equals(list.getDecompressedPhotometricInterpretation());
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    /** BitsAllocated 1: bits packed least significant first, continuous across frames → one byte per pixel. */
+    private static byte[] unpackBits(Attribute pd, int n, boolean bigEndianWords)
+            throws com.pixelmed.dicom.DicomException {
+        byte[] b = rawBytes(pd, bigEndianWords);
+        if (b == null || b.length < (n + 7) / 8) {
+            return null;
+        }
+        byte[] out = new byte[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (byte) ((b[i >> 3] >> (i & 7)) & 1);
+        }
+        return out;
+    }
+
+    /** Native YBR_FULL_422: Y1 Y2 Cb Cr per pair of pixels → (Y1 Cb Cr)(Y2 Cb Cr), the stored values. */
+    private static byte[] expandYbr422(byte[] b) {
+        if (b == null) {
+            return null;
+        }
+        byte[] out = new byte[b.length / 4 * 6];
+        for (int i = 0, o = 0; i + 3 < b.length; i += 4, o += 6) {
+            out[o] = b[i];
+            out[o + 1] = b[i + 2];
+            out[o + 2] = b[i + 3];
+            out[o + 3] = b[i + 1];
+            out[o + 4] = b[i + 2];
+            out[o + 5] = b[i + 3];
+        }
+        return out;
     }
 
     /** PlanarConfiguration 1 (all R, then all G, then all B per frame) → interleaved RGBRGB... */
