@@ -307,6 +307,8 @@ public final class DicomReader {
         long expectedBytes = bits == 1 ? (samples + 7) / 8 : ybr422 ? samples / 3 * 2 : samples * (bits / 8);
         if (!encapsulated && !h.transferSyntaxUid.equals("1.2.840.10008.1.2.1.99")) {
             checkNativeLength(content, h, expectedBytes);
+        } else if (encapsulated) {
+            checkFragments(content, h);
         }
 
         AttributeList list = new AttributeList();
@@ -385,6 +387,41 @@ public final class DicomReader {
         if (vl < 0 || available < vl || present < expectedBytes) {
             throw new ImageReadException(ImageReadException.Problem.CORRUPT, "pixel data truncated: " + present
                     + " of " + expectedBytes + " bytes present (" + transferSyntaxName(h.transferSyntaxUid) + ").");
+        }
+    }
+
+    /**
+     * For encapsulated data: walks the items (FFFE,E000) of the Pixel Data value up to the sequence delimiter
+     * (FFFE,E0DD), so a file cut inside a compressed fragment is reported as truncated rather than as a codec
+     * failure.
+     */
+    private static void checkFragments(byte[] content, Header h) throws ImageReadException {
+        long pos = h.pixelDataOffset - 4 + 12; // tag, VR, reserved, undefined length
+        int items = 0;
+        while (true) {
+            if (pos + 8 > content.length) {
+                throw new ImageReadException(Problem.CORRUPT, "pixel data truncated: the file ends after "
+                        + items + " compressed fragment items, before the sequence delimiter ("
+                        + transferSyntaxName(h.transferSyntaxUid) + ").");
+            }
+            int p = (int) pos;
+            int group = (content[p] & 0xFF) | (content[p + 1] & 0xFF) << 8;
+            int element = (content[p + 2] & 0xFF) | (content[p + 3] & 0xFF) << 8;
+            long len = u32(content, p + 4, false);
+            if (group == 0xFFFE && element == 0xE0DD) {
+                return;
+            }
+            if (group != 0xFFFE || element != 0xE000 || len == 0xFFFFFFFFL) {
+                throw new ImageReadException(Problem.CORRUPT, "The encapsulated pixel data is malformed: item "
+                        + (items + 1) + " is not a fragment (" + transferSyntaxName(h.transferSyntaxUid) + ").");
+            }
+            if (pos + 8 + len > content.length) {
+                throw new ImageReadException(Problem.CORRUPT, "pixel data truncated: " + (content.length - pos - 8)
+                        + " of " + len + " bytes of compressed fragment " + (items + 1) + " present ("
+                        + transferSyntaxName(h.transferSyntaxUid) + ").");
+            }
+            pos += 8 + len;
+            items++;
         }
     }
 
