@@ -13,7 +13,9 @@ import com.pixelmed.dicom.SequenceAttribute;
 import com.pixelmed.dicom.TagFromName;
 import com.pixelmed.dicom.ValueRepresentation;
 import java.io.ByteArrayInputStream;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.logging.Level;
@@ -307,8 +309,14 @@ public final class DicomReader {
         long expectedBytes = bits == 1 ? (samples + 7) / 8 : ybr422 ? samples / 3 * 2 : samples * (bits / 8);
         if (!encapsulated && !h.transferSyntaxUid.equals("1.2.840.10008.1.2.1.99")) {
             checkNativeLength(content, h, expectedBytes);
-        } else if (encapsulated) {
-            checkFragments(content, h);
+        }
+        List<long[]> fragments = encapsulated ? checkFragments(content, h) : null;
+        if (RLE.equals(h.transferSyntaxUid)) {
+            // Our own RLE decoder (PS3.5 Annex G): PixelMed's handles only 8-bit and 16-bit grayscale.
+            Object data = decodeRle(content, fragments, h);
+            Image image = new Image(VoxelType.forStored(bits, h.signed()), cols, rows, frames, spp, data, geometry(h),
+                    metadata(h, h.list));
+            return new DecodedImage(image, header(h.list, h.transferSyntaxUid));
         }
 
         AttributeList list = new AttributeList();
@@ -395,9 +403,10 @@ public final class DicomReader {
      * (FFFE,E0DD), so a file cut inside a compressed fragment is reported as truncated rather than as a codec
      * failure.
      */
-    private static void checkFragments(byte[] content, Header h) throws ImageReadException {
+    private static List<long[]> checkFragments(byte[] content, Header h) throws ImageReadException {
         long pos = h.pixelDataOffset - 4 + 12; // tag, VR, reserved, undefined length
         int items = 0;
+        List<long[]> out = new ArrayList<>();
         while (true) {
             if (pos + 8 > content.length) {
                 throw new ImageReadException(Problem.CORRUPT, "pixel data truncated: the file ends after "
@@ -409,7 +418,7 @@ public final class DicomReader {
             int element = (content[p + 2] & 0xFF) | (content[p + 3] & 0xFF) << 8;
             long len = u32(content, p + 4, false);
             if (group == 0xFFFE && element == 0xE0DD) {
-                return;
+                return out;
             }
             if (group != 0xFFFE || element != 0xE000 || len == 0xFFFFFFFFL) {
                 throw new ImageReadException(Problem.CORRUPT, "The encapsulated pixel data is malformed: item "
@@ -420,8 +429,104 @@ public final class DicomReader {
                         + " of " + len + " bytes of compressed fragment " + (items + 1) + " present ("
                         + transferSyntaxName(h.transferSyntaxUid) + ").");
             }
+            out.add(new long[]{pos + 8, len});
             pos += 8 + len;
             items++;
+        }
+    }
+
+    private static final String RLE = "1.2.840.10008.1.2.5";
+
+    /**
+     * DICOM RLE (PS3.5 Annex G): one fragment per frame after the basic offset table; each fragment has a
+     * 64-byte header (segment count, 15 offsets) and one PackBits segment per byte of each sample, most
+     * significant byte first, sample by sample. Output is interleaved per pixel, values as stored.
+     */
+    private static Object decodeRle(byte[] c, List<long[]> items, Header h) throws ImageReadException {
+        int pixels = h.rows() * h.columns();
+        int spp = h.samplesPerPixel();
+        int frames = h.frames();
+        int bytesPer = h.bitsAllocated() / 8;
+        if (bytesPer < 1) {
+            throw new ImageReadException(Problem.UNSUPPORTED, "RLE with BitsAllocated " + h.bitsAllocated()
+                    + " is not supported (" + transferSyntaxName(RLE) + ").");
+        }
+        List<long[]> frags = items.isEmpty() ? items : items.subList(1, items.size()); // skip the offset table
+        if (frags.size() != frames) {
+            throw new ImageReadException(Problem.CORRUPT, "The RLE pixel data has " + frags.size()
+                    + " fragments for " + frames + " frames (" + transferSyntaxName(RLE) + ").");
+        }
+        int[] acc = new int[Math.multiplyExact(pixels * spp, frames)];
+        int segments = spp * bytesPer;
+        byte[] seg = new byte[pixels];
+        for (int f = 0; f < frames; f++) {
+            int base = (int) frags.get(f)[0];
+            int end = (int) (frags.get(f)[0] + frags.get(f)[1]);
+            if (end - base < 64 || u32(c, base, false) != segments) {
+                throw new ImageReadException(Problem.CORRUPT, "RLE frame " + (f + 1) + " does not hold " + segments
+                        + " segments (" + transferSyntaxName(RLE) + ").");
+            }
+            for (int s = 0; s < segments; s++) {
+                long from = base + u32(c, base + 4 + 4 * s, false);
+                long to = s + 1 < segments ? base + u32(c, base + 8 + 4 * s, false) : end;
+                if (from < base + 64 || to > end || to < from) {
+                    throw new ImageReadException(Problem.CORRUPT, "RLE frame " + (f + 1) + " has a bad segment offset ("
+                            + transferSyntaxName(RLE) + ").");
+                }
+                unpackBitsSegment(c, (int) from, (int) to, seg, f + 1);
+                int channel = s / bytesPer;
+                int shift = 8 * (bytesPer - 1 - s % bytesPer);
+                int o = f * pixels * spp + channel;
+                for (int p = 0; p < pixels; p++, o += spp) {
+                    acc[o] |= (seg[p] & 0xFF) << shift;
+                }
+            }
+        }
+        return switch (bytesPer) {
+            case 1 -> {
+                byte[] b = new byte[acc.length];
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (byte) acc[i];
+                }
+                yield b;
+            }
+            case 2 -> {
+                short[] v = new short[acc.length];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (short) acc[i];
+                }
+                yield v;
+            }
+            default -> acc;
+        };
+    }
+
+    /** PackBits: n ≥ 0 copies n+1 literal bytes, −127..−1 repeats the next byte 1−n times, −128 is a no-op. */
+    private static void unpackBitsSegment(byte[] c, int from, int to, byte[] out, int frame) throws ImageReadException {
+        int o = 0;
+        int i = from;
+        while (o < out.length && i < to) {
+            int n = c[i++];
+            if (n >= 0) {
+                int cnt = Math.min(n + 1, out.length - o);
+                if (i + cnt > to) {
+                    break;
+                }
+                System.arraycopy(c, i, out, o, cnt);
+                i += n + 1;
+                o += cnt;
+            } else if (n != -128) {
+                if (i >= to) {
+                    break;
+                }
+                int cnt = Math.min(1 - n, out.length - o);
+                java.util.Arrays.fill(out, o, o + cnt, c[i++]);
+                o += cnt;
+            }
+        }
+        if (o < out.length) {
+            throw new ImageReadException(Problem.CORRUPT, "RLE frame " + frame + ": a segment decodes to " + o
+                    + " of " + out.length + " bytes (" + transferSyntaxName(RLE) + ").");
         }
     }
 
