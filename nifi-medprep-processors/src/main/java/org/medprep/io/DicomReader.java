@@ -28,7 +28,14 @@ import org.medprep.io.ImageReadException.Problem;
 
 /**
  * Reads one DICOM object (a Part 10 file with preamble and meta header, or a bare data set without them) into
- * an {@link Image}. Decoding by PixelMed (D. Clunie, BSD licence) + jai-imageio (JPEG 2000, lossless JPEG).
+ * an {@link Image}. Decoding by PixelMed (D. Clunie, BSD licence) + jai-imageio (JPEG baseline via the JDK,
+ * lossless JPEG via pixelmed-imageio, JPEG 2000 via jai-imageio-jpeg2000); RLE Lossless by this class
+ * (PS3.5 Annex G, PackBits segments), because PixelMed's RLE handles only 8-bit and 16-bit grayscale.
+ *
+ * <h2>Transfer syntaxes</h2>
+ * Implicit VR LE, explicit VR LE and BE, deflated explicit VR LE, JPEG baseline (1.2.840.10008.1.2.4.50),
+ * JPEG lossless (.57, .70), JPEG 2000 lossless and lossy (.90, .91), RLE Lossless (.5). Everything else —
+ * JPEG-LS (.80/.81), 12-bit JPEG extended (.51), JPEG 2000 Part 2, HTJ2K, video — is UNSUPPORTED.
  *
  * <h2>Shape and values</h2>
  * <ul>
@@ -36,42 +43,54 @@ import org.medprep.io.ImageReadException.Problem;
  *       (1 or 3, interleaved per voxel; PlanarConfiguration 1 is re-interleaved). Row 0 is the first DICOM
  *       row.</li>
  *   <li>Voxel type from BitsAllocated and PixelRepresentation: 8 → UINT8/INT8, 16 → UINT16/INT16,
- *       32 → INT32 (the 32 bits as stored; unsigned 32-bit values above 2^31 − 1 read negative, same bits).</li>
+ *       32 → INT32 (the 32 bits as stored; unsigned 32-bit values above 2^31 − 1 read negative, same bits);
+ *       1 (bit-packed, e.g. segmentations) → UINT8 0/1.</li>
  *   <li>The image holds <b>stored values</b>: the same numbers as pydicom's {@code pixel_array}. No Modality
  *       LUT is applied (RescaleSlope/RescaleIntercept go to {@link ImageMetadata}) and <b>MONOCHROME1 is not
  *       inverted</b> (the photometric interpretation is recorded). Compressed signed data, which the codecs
  *       return as unsigned words holding BitsStored-wide two's-complement bits, is sign-extended from
- *       BitsStored. Colour JPEG data comes out as the codec decodes it.</li>
+ *       BitsStored. Native YBR_FULL_422 (two pixels share Cb, Cr) is expanded to three samples per pixel, as
+ *       pydicom does.</li>
+ *   <li>Colour JPEG: the JPEG codec converts YCbCr to RGB while decoding; the metadata then says
+ *       photometric "RGB" (the values equal pydicom's {@code convert_color_space(YBR_FULL → RGB)} of its
+ *       {@code pixel_array}).</li>
  * </ul>
  *
  * <h2>Geometry (LPS, mm)</h2>
  * <ul>
- *   <li>spacing x, y = PixelSpacing[1], PixelSpacing[0] (DICOM lists row spacing first, i.e. the distance
+ *   <li>spacing x, y = PixelSpacing[1], PixelSpacing[0] (DICOM lists the row spacing first, i.e. the distance
  *       between rows = y); ImagerPixelSpacing when PixelSpacing is absent (CR/DX); else 1 mm.</li>
  *   <li>spacing z: multi-frame with per-frame ImagePositionPatient (enhanced objects) → distance of the first
  *       two frame positions along the slice normal; RT Dose GridFrameOffsetVector → its first step; otherwise
- *       SpacingBetweenSlices, else SliceThickness, else 1 mm (a single frame has no true slice spacing).</li>
+ *       SpacingBetweenSlices, else SliceThickness, else 1 mm (a single frame has no true slice spacing, so this
+ *       value only gives the voxel a thickness).</li>
  *   <li>origin = ImagePositionPatient (of the first frame), 0 when absent; direction = ImageOrientationPatient
  *       row cosine (x), column cosine (y), their cross product (z, flipped when the frame positions run the
  *       other way); identity when absent.</li>
  * </ul>
  *
  * <h2>Header</h2>
- * Keyword → text for every top-level attribute that is neither a sequence nor binary (OB/OW/OF/OD/OL/OV/UN),
- * meta header included, multiple values joined with '\'. It <b>contains patient identity</b>: see
- * {@link DecodedImage}.
+ * Keyword → text for every top-level attribute that is neither a sequence nor binary (OB/OW/OF/OD/OL/OV/UN)
+ * and has a standard keyword (private tags are left out), meta header included (TransferSyntaxUID is always
+ * present), multiple values joined with '\'. It <b>contains patient identity</b>: see {@link DecodedImage}.
  *
  * <h2>Errors ({@link ImageReadException.Problem})</h2>
  * <ul>
  *   <li>TOO_LARGE: Rows × Columns × NumberOfFrames exceeds {@link ReadLimits}; checked from a header read that
- *       stops before Pixel Data, so nothing is allocated.</li>
- *   <li>NO_PIXEL_DATA: no Pixel Data element (the message names the SOP class).</li>
- *   <li>UNSUPPORTED: a transfer syntax or encoding the codecs cannot decode (JPEG-LS, 12-bit JPEG extended,
- *       JPEG 2000 Part 2, HTJ2K, video, RLE of more than 8 bits per sample, BitsAllocated other than 8/16/32,
- *       float pixel data, ...); the message names the transfer syntax and its UID.</li>
- *   <li>CORRUPT: unparsable data set, or pixel data shorter than declared ("pixel data truncated: N of M
- *       bytes"); a partial or zero-padded image is never returned.</li>
+ *       stops at the Pixel Data tag, so nothing is allocated (checked even when Pixel Data is absent).</li>
+ *   <li>NO_PIXEL_DATA: no Pixel Data element; the message names the SOP class, e.g. "The DICOM object has no
+ *       Pixel Data (SOP class Basic Text SR)." (the UID when the class is unknown).</li>
+ *   <li>UNSUPPORTED: a transfer syntax or encoding the codecs cannot decode, or a codec failure on a supported
+ *       one; the message names the transfer syntax and its UID. Also SamplesPerPixel other than 1/3,
+ *       BitsAllocated other than 1/8/16/32, Float Pixel Data.</li>
+ *   <li>CORRUPT: unparsable data set; pixel data shorter than declared ("pixel data truncated: N of M bytes
+ *       present"), a file cut inside compressed fragments, malformed RLE. A partial or zero-padded image is
+ *       never returned.</li>
  * </ul>
+ *
+ * <p>Logging: PixelMed's java.util.logging fallback logger ("com.pixelmed") is switched off. PixelMed prints a
+ * few parser notes (e.g. a guessed transfer syntax) to standard error directly; those cannot be silenced
+ * without redirecting the JVM's stderr, which a library must not do.
  */
 public final class DicomReader {
 
