@@ -52,8 +52,10 @@ import org.medprep.io.ImageReadException.Problem;
  *       {@value #DUPLICATE_TOLERANCE_MM} mm); non-uniform spacing (a gap differs from the mean gap by more
  *       than {@value #SPACING_TOLERANCE_MM} mm <em>and</em> more than {@value #SPACING_TOLERANCE_RELATIVE} of
  *       it); differing RescaleSlope/RescaleIntercept (one Modality LUT must hold for the whole volume).</li>
- *   <li>CORRUPT: not a readable ZIP, or no DICOM image in it; any slice error of {@link DicomReader}
- *       (CORRUPT, UNSUPPORTED, ...) is passed on with the entry named by index, never by file name.</li>
+ *   <li>CORRUPT: not a readable ZIP, or no DICOM image in it; an entry that looks like DICOM but cannot be
+ *       parsed (it is not silently dropped: a missing slice would change the volume). Any slice error of
+ *       {@link DicomReader} (CORRUPT, UNSUPPORTED, ...) is passed on with the entry or slice named by index,
+ *       never by file name.</li>
  * </ul>
  */
 public final class DicomSeriesZipReader {
@@ -79,15 +81,21 @@ public final class DicomSeriesZipReader {
         List<byte[]> entries = entries(content);
         List<DicomReader.Header> headers = new ArrayList<>();
         List<byte[]> images = new ArrayList<>();
+        int index = 0;
         for (byte[] e : entries) {
-            DicomReader.Header h;
+            index++;
             try {
                 if (ImageFormat.sniff(e) != ImageFormat.DICOM) {
                     continue;
                 }
+            } catch (ImageReadException notAnImage) {
+                continue; // not DICOM by content: ignored as documented
+            }
+            DicomReader.Header h;
+            try {
                 h = DicomReader.readHeader(e);
             } catch (ImageReadException ex) {
-                continue; // not DICOM by content: ignored as documented
+                throw new ImageReadException(ex.problem(), "ZIP entry " + index + ": " + ex.getMessage(), ex);
             }
             if (!h.hasPixelData()) {
                 continue;

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
@@ -186,6 +187,25 @@ class DicomSeriesZipReaderTest {
         ImageReadException e = assertThrows(ImageReadException.class,
                 () -> DicomSeriesZipReader.read(zip(files(CT5N), false), new ReadLimits(16 * 16 * 4)));
         assertEquals(ImageReadException.Problem.TOO_LARGE, e.problem());
+    }
+
+    @Test
+    void truncatedSliceFailsTheSeries() throws Exception {
+        assumeTrue(Files.isDirectory(CT5N));
+        List<Path> files = files(CT5N);
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(bos)) {
+            for (int i = 0; i < files.size(); i++) {
+                byte[] b = Files.readAllBytes(files.get(i));
+                z.putNextEntry(new ZipEntry(i + ".dcm"));
+                z.write(i == 2 ? Arrays.copyOf(b, b.length - 100) : b);
+                z.closeEntry();
+            }
+        }
+        ImageReadException e = assertThrows(ImageReadException.class,
+                () -> DicomSeriesZipReader.read(bos.toByteArray(), ReadLimits.DEFAULT));
+        assertEquals(ImageReadException.Problem.CORRUPT, e.problem());
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
     }
 
     @Test
