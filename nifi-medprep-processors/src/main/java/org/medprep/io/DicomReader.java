@@ -35,7 +35,9 @@ import org.medprep.io.ImageReadException.Problem;
  * <h2>Transfer syntaxes</h2>
  * Implicit VR LE, explicit VR LE and BE, deflated explicit VR LE, JPEG baseline (1.2.840.10008.1.2.4.50),
  * JPEG lossless (.57, .70), JPEG 2000 lossless and lossy (.90, .91), RLE Lossless (.5). Everything else —
- * JPEG-LS (.80/.81), 12-bit JPEG extended (.51), JPEG 2000 Part 2, HTJ2K, video — is UNSUPPORTED.
+ * JPEG-LS (.80/.81), 12-bit JPEG extended (.51), JPEG 2000 Part 2, HTJ2K, video — is UNSUPPORTED, and so is
+ * JPEG 2000 pixel data wrapped in a JP2 file header instead of a bare codestream (non-conformant; jai-imageio
+ * decodes pydicom's GDCMJ2K_TextGBR.dcm sample of it to wrong values).
  *
  * <h2>Shape and values</h2>
  * <ul>
@@ -227,7 +229,7 @@ public final class DicomReader {
 
         /** Sizes (TOO_LARGE), presence of Pixel Data, sample format and transfer syntax, in that order. */
         void checkDecodable(ReadLimits limits) throws ImageReadException {
-            boolean declaresSize = list.get(TagFromName.Rows) != null && list.get(TagFromName.Columns) != null;
+            boolean declaresSize = rows() > 0 && columns() > 0;
             if (declaresSize || hasPixelData()) {
                 limits.check(columns(), rows(), frames(), samplesPerPixel());
             }
@@ -330,6 +332,14 @@ public final class DicomReader {
             checkNativeLength(content, h, expectedBytes);
         }
         List<long[]> fragments = encapsulated ? checkFragments(content, h) : null;
+        if (fragments != null && fragments.size() > 1 && h.transferSyntaxUid.startsWith("1.2.840.10008.1.2.4.9")
+                && startsWithJp2Signature(content, fragments.get(1)[0], fragments.get(1)[1])) {
+            // DICOM requires a bare J2K codestream; jai-imageio mis-decodes such JP2/JPX-wrapped data (seen on
+            // pydicom's GDCMJ2K_TextGBR.dcm: differences up to 108), so refuse rather than return wrong values.
+            throw new ImageReadException(Problem.UNSUPPORTED, "The pixel data (" + transferSyntaxName(h.transferSyntaxUid)
+                    + ") is a JP2 file instead of a bare JPEG 2000 codestream (non-conformant), which this build "
+                    + "does not decode.");
+        }
         if (RLE.equals(h.transferSyntaxUid)) {
             // Our own RLE decoder (PS3.5 Annex G): PixelMed's handles only 8-bit and 16-bit grayscale.
             Object data = decodeRle(content, fragments, h);
@@ -455,6 +465,20 @@ public final class DicomReader {
     }
 
     private static final String RLE = "1.2.840.10008.1.2.5";
+
+    /** The JP2 signature box: length 12, type "jP  ", content 0D 0A 87 0A. */
+    private static boolean startsWithJp2Signature(byte[] c, long offset, long length) {
+        byte[] sig = {0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, (byte) 0x87, 0x0A};
+        if (length < sig.length || offset + sig.length > c.length) {
+            return false;
+        }
+        for (int i = 0; i < sig.length; i++) {
+            if (c[(int) offset + i] != sig[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /**
      * DICOM RLE (PS3.5 Annex G): one fragment per frame after the basic offset table; each fragment has a
