@@ -109,7 +109,71 @@ class DicomReaderTest {
         Image im = DicomReader.read(bytes("rtdose.dcm"), ReadLimits.DEFAULT).image();
         assertEquals(15, im.depth());
         assertEquals(VoxelType.INT32, im.type());
-        assertTrue(im.geometry().spacingValid());
+        // PixelSpacing 10\10, GridFrameOffsetVector 0\5\...\70, IPP (189.43125, 199.43125, -761.87), axial.
+        assertArrayEquals(new double[]{10, 10, 5}, im.geometry().spacing(), 1e-9);
+        assertArrayEquals(new double[]{189.43125, 199.43125, -761.87}, im.geometry().origin(), 1e-9);
+        assertArrayEquals(new double[]{1, 0, 0, 0, 1, 0, 0, 0, 1}, im.geometry().direction(), 1e-12);
+    }
+
+    /**
+     * An enhanced-style multi-frame object (synthesized from CT_small's pixels): orientation and pixel spacing
+     * in the shared functional groups, one ImagePositionPatient per frame running against the normal, so the
+     * z axis must flip to point from frame k to frame k+1.
+     */
+    @Test
+    void perFramePositionsGiveSpacingAndDirection() throws Exception {
+        AttributeList l = new AttributeList();
+        l.read(new DicomInputStream(new ByteArrayInputStream(bytes("CT_small.dcm"))));
+        short[] one = l.getPixelData().getShortValues();
+        short[] three = new short[one.length * 3];
+        for (int f = 0; f < 3; f++) {
+            for (int i = 0; i < one.length; i++) {
+                three[f * one.length + i] = (short) (one[i] + f);
+            }
+        }
+        com.pixelmed.dicom.OtherWordAttribute pd = new com.pixelmed.dicom.OtherWordAttribute(TagFromName.PixelData);
+        pd.setValues(three);
+        l.put(pd);
+        l.remove(TagFromName.ImagePositionPatient);
+        l.remove(TagFromName.ImageOrientationPatient);
+        l.remove(TagFromName.PixelSpacing);
+        l.remove(TagFromName.SliceThickness);
+        l.remove(TagFromName.SpacingBetweenSlices);
+        put(l, new IntegerStringAttribute(TagFromName.NumberOfFrames), "3");
+        AttributeList orient = new AttributeList();
+        put(orient, new com.pixelmed.dicom.DecimalStringAttribute(TagFromName.ImageOrientationPatient), "0\\1\\0\\0\\0\\-1");
+        AttributeList measures = new AttributeList();
+        put(measures, new com.pixelmed.dicom.DecimalStringAttribute(TagFromName.PixelSpacing), "0.5\\0.7");
+        put(measures, new com.pixelmed.dicom.DecimalStringAttribute(TagFromName.SliceThickness), "2");
+        AttributeList shared = new AttributeList();
+        shared.put(sequence(TagFromName.PlaneOrientationSequence, orient));
+        shared.put(sequence(TagFromName.PixelMeasuresSequence, measures));
+        l.put(sequence(TagFromName.SharedFunctionalGroupsSequence, shared));
+        com.pixelmed.dicom.SequenceAttribute perFrame =
+                new com.pixelmed.dicom.SequenceAttribute(TagFromName.PerFrameFunctionalGroupsSequence);
+        for (String pos : new String[]{"4\\0\\0", "7\\0\\0", "10\\0\\0"}) {
+            AttributeList p = new AttributeList();
+            put(p, new com.pixelmed.dicom.DecimalStringAttribute(TagFromName.ImagePositionPatient), pos);
+            AttributeList item = new AttributeList();
+            item.put(sequence(TagFromName.PlanePositionSequence, p));
+            perFrame.addItem(item);
+        }
+        l.put(perFrame);
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        l.write(bos, "1.2.840.10008.1.2.1", true, true);
+        Image im = DicomReader.read(bos.toByteArray(), ReadLimits.DEFAULT).image();
+        assertEquals(3, im.depth());
+        assertEquals(one[5] + 2, ((short[]) im.data())[2 * one.length + 5]);
+        // normal = (0,1,0) x (0,0,-1) = (-1,0,0); positions increase along +x, i.e. against the normal.
+        assertArrayEquals(new double[]{0.7, 0.5, 3}, im.geometry().spacing(), 1e-12);
+        assertArrayEquals(new double[]{4, 0, 0}, im.geometry().origin(), 1e-12);
+        assertArrayEquals(new double[]{0, 1, 0, 0, 0, -1, 1, 0, 0}, im.geometry().direction(), 1e-12);
+    }
+
+    private static com.pixelmed.dicom.SequenceAttribute sequence(com.pixelmed.dicom.AttributeTag tag, AttributeList item) {
+        com.pixelmed.dicom.SequenceAttribute s = new com.pixelmed.dicom.SequenceAttribute(tag);
+        s.addItem(item);
+        return s;
     }
 
     @Test
