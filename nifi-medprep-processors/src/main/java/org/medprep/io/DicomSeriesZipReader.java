@@ -1,12 +1,284 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 package org.medprep.io;
 
-/** Contract only; the implementation replaces this file. */
+import com.pixelmed.dicom.TagFromName;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import org.medprep.image.Geometry;
+import org.medprep.image.Image;
+import org.medprep.io.ImageReadException.Problem;
+
+/**
+ * Reads a ZIP archive (as NiFi MergeContent writes it) holding the single-frame DICOM slices of <b>one</b>
+ * series into one volume. Each slice is decoded by {@link DicomReader} (PixelMed + jai-imageio), so values are
+ * stored values as described there (no Modality LUT applied, MONOCHROME1 not inverted).
+ *
+ * <h2>Entries</h2>
+ * Directory entries, macOS metadata ({@code __MACOSX/} and {@code ._*}), entries that are not DICOM by content
+ * (see {@link ImageFormat#sniff}) and DICOM objects without Pixel Data (e.g. a DICOMDIR) are ignored; every
+ * other entry is a slice. Entry names and order do not matter. The sum of entry sizes read is bounded by the
+ * largest Java array (TOO_LARGE beyond), so a ZIP bomb cannot exhaust memory before the header checks.
+ *
+ * <h2>Volume</h2>
+ * <ul>
+ *   <li>Slices are sorted by ImagePositionPatient projected on the slice normal n = row cosine × column
+ *       cosine of ImageOrientationPatient, ascending: slice k+1 lies further along n than slice k — never by
+ *       InstanceNumber or file order.</li>
+ *   <li>Geometry (LPS, mm): x/y axes = row/column cosines, z axis = n (pointing from slice k to slice k+1);
+ *       origin = ImagePositionPatient of the first sorted slice; spacing x, y from PixelSpacing as in
+ *       {@link DicomReader}; spacing z = (last − first projected position) / (slices − 1), from positions
+ *       only (SliceThickness and InstanceNumber are not used). A single-slice ZIP is read like a single file:
+ *       spacing z = SpacingBetweenSlices, else SliceThickness, else 1 mm.</li>
+ *   <li>Metadata and header come from the first sorted slice; the metadata format is "DICOM-ZIP".</li>
+ * </ul>
+ *
+ * <h2>Errors</h2>
+ * <ul>
+ *   <li>TOO_LARGE: the sum of Rows × Columns over the slices exceeds {@link ReadLimits} — checked from the
+ *       headers (read up to Pixel Data) before any pixel data is decoded.</li>
+ *   <li>INCONSISTENT_SERIES (one sentence naming the problem): more than one SeriesInstanceUID; a multi-frame
+ *       entry; differing Rows, Columns, SamplesPerPixel, BitsAllocated or PixelRepresentation; differing
+ *       ImageOrientationPatient (any component more than {@value #ORIENTATION_TOLERANCE} apart); a missing
+ *       ImagePositionPatient or ImageOrientationPatient; two slices at the same position (closer than
+ *       {@value #DUPLICATE_TOLERANCE_MM} mm); non-uniform spacing (a gap differs from the mean gap by more
+ *       than {@value #SPACING_TOLERANCE_MM} mm <em>and</em> more than {@value #SPACING_TOLERANCE_RELATIVE} of
+ *       it); differing RescaleSlope/RescaleIntercept (one Modality LUT must hold for the whole volume).</li>
+ *   <li>CORRUPT: not a readable ZIP, or no DICOM image in it; an entry that looks like DICOM but cannot be
+ *       parsed (it is not silently dropped: a missing slice would change the volume). Any slice error of
+ *       {@link DicomReader} (CORRUPT, UNSUPPORTED, ...) is passed on with the entry or slice named by index,
+ *       never by file name.</li>
+ * </ul>
+ */
 public final class DicomSeriesZipReader {
+
+    static final double ORIENTATION_TOLERANCE = 1e-4;
+    static final double DUPLICATE_TOLERANCE_MM = 1e-3;
+    static final double SPACING_TOLERANCE_MM = 0.01;
+    static final double SPACING_TOLERANCE_RELATIVE = 0.01;
+
     private DicomSeriesZipReader() {
     }
 
+    private record Slice(byte[] content, DicomReader.Header header, double[] position, double along) {
+    }
+
+    /**
+     * Reads the series in a ZIP into one volume.
+     *
+     * @throws ImageReadException CORRUPT, TOO_LARGE, INCONSISTENT_SERIES, or a slice's UNSUPPORTED/CORRUPT, as
+     *                            listed in the class documentation
+     */
     public static DecodedImage read(byte[] content, ReadLimits limits) throws ImageReadException {
-        throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED, "DicomSeriesZipReader is not implemented yet.");
+        List<byte[]> entries = entries(content);
+        List<DicomReader.Header> headers = new ArrayList<>();
+        List<byte[]> images = new ArrayList<>();
+        int index = 0;
+        for (byte[] e : entries) {
+            index++;
+            try {
+                if (ImageFormat.sniff(e) != ImageFormat.DICOM) {
+                    continue;
+                }
+            } catch (ImageReadException notAnImage) {
+                continue; // not DICOM by content: ignored as documented
+            }
+            DicomReader.Header h;
+            try {
+                h = DicomReader.readHeader(e);
+            } catch (ImageReadException ex) {
+                throw new ImageReadException(ex.problem(), "ZIP entry " + index + ": " + ex.getMessage(), ex);
+            }
+            if (!h.hasPixelData()) {
+                continue;
+            }
+            headers.add(h);
+            images.add(e);
+        }
+        if (headers.isEmpty()) {
+            throw new ImageReadException(Problem.CORRUPT, "The ZIP archive holds no DICOM image.");
+        }
+        for (DicomReader.Header h : headers) {
+            h.checkDecodable(limits);
+        }
+        if (headers.size() == 1) {
+            DecodedImage d = DicomReader.decode(images.get(0), headers.get(0));
+            return new DecodedImage(d.image().withMetadata(d.image().metadata().withFormat("DICOM-ZIP")), d.header());
+        }
+        DicomReader.Header first = headers.get(0);
+        checkSameValues(headers);
+        limits.check(first.columns(), first.rows(), headers.size(), first.samplesPerPixel());
+
+        double[] iop = first.doubles(TagFromName.ImageOrientationPatient);
+        double[][] axes = DicomReader.orientation(iop);
+        if (axes == null) {
+            throw inconsistent("A slice has no usable ImageOrientationPatient, so the slices cannot be ordered.");
+        }
+        List<Slice> slices = new ArrayList<>();
+        for (int i = 0; i < headers.size(); i++) {
+            DicomReader.Header h = headers.get(i);
+            double[] o = h.doubles(TagFromName.ImageOrientationPatient);
+            if (o == null || o.length != 6) {
+                throw inconsistent("A slice has no ImageOrientationPatient, so the slices cannot be ordered.");
+            }
+            for (int k = 0; k < 6; k++) {
+                if (Math.abs(o[k] - iop[k]) > ORIENTATION_TOLERANCE) {
+                    throw inconsistent("The slices have different ImageOrientationPatient (mixed orientations).");
+                }
+            }
+            double[] p = h.doubles(TagFromName.ImagePositionPatient);
+            if (p == null || p.length != 3) {
+                throw inconsistent("A slice has no ImagePositionPatient, so the slices cannot be ordered.");
+            }
+            slices.add(new Slice(images.get(i), h, p, DicomReader.dot(p, axes[2])));
+        }
+        slices.sort(Comparator.comparingDouble(Slice::along));
+        int n = slices.size();
+        double[] gaps = new double[n - 1];
+        for (int i = 0; i + 1 < n; i++) {
+            gaps[i] = slices.get(i + 1).along - slices.get(i).along;
+            if (gaps[i] < DUPLICATE_TOLERANCE_MM) {
+                throw inconsistent("Two slices lie at the same position along the slice normal (duplicate slices).");
+            }
+        }
+        double spacing = (slices.get(n - 1).along - slices.get(0).along) / (n - 1);
+        for (double g : gaps) {
+            double dev = Math.abs(g - spacing);
+            if (dev > SPACING_TOLERANCE_MM && dev > SPACING_TOLERANCE_RELATIVE * spacing) {
+                throw inconsistent("The slice spacing is non-uniform: gaps of " + fmt(min(gaps)) + " to "
+                        + fmt(max(gaps)) + " mm between positions along the slice normal.");
+            }
+        }
+
+        // Decode, in position order, into one volume.
+        int rows = first.rows();
+        int cols = first.columns();
+        int spp = first.samplesPerPixel();
+        int sliceSamples = rows * cols * spp;
+        Object volume = null;
+        DecodedImage firstDecoded = null;
+        for (int i = 0; i < n; i++) {
+            DecodedImage d;
+            try {
+                d = DicomReader.decode(slices.get(i).content, slices.get(i).header);
+            } catch (ImageReadException e) {
+                throw new ImageReadException(e.problem(), "Slice " + (i + 1) + " of " + n + ": " + e.getMessage(), e);
+            }
+            Image im = d.image();
+            if (firstDecoded == null) {
+                firstDecoded = d;
+                volume = java.lang.reflect.Array.newInstance(im.data().getClass().getComponentType(),
+                        Math.multiplyExact(sliceSamples, n));
+            } else if (im.type() != firstDecoded.image().type()) {
+                throw inconsistent("The slices decode to different voxel types (" + firstDecoded.image().type()
+                        + " and " + im.type() + ").");
+            }
+            System.arraycopy(im.data(), 0, volume, i * sliceSamples, sliceSamples);
+        }
+        Image f = firstDecoded.image();
+        double[] inPlane = DicomReader.inPlaneSpacing(slices.get(0).header.list);
+        double[] z = axes[2];
+        Geometry g = new Geometry(new double[]{inPlane[0], inPlane[1], spacing}, slices.get(0).position,
+                new double[]{axes[0][0], axes[0][1], axes[0][2], axes[1][0], axes[1][1], axes[1][2], z[0], z[1], z[2]});
+        Image image = new Image(f.type(), cols, rows, n, spp, volume, g, f.metadata().withFormat("DICOM-ZIP"));
+        return new DecodedImage(image, firstDecoded.header());
+    }
+
+    private static void checkSameValues(List<DicomReader.Header> headers) throws ImageReadException {
+        DicomReader.Header a = headers.get(0);
+        for (DicomReader.Header b : headers) {
+            if (!Objects.equals(a.string(TagFromName.SeriesInstanceUID), b.string(TagFromName.SeriesInstanceUID))) {
+                throw inconsistent("The ZIP archive holds slices of more than one series (different SeriesInstanceUID).");
+            }
+            if (b.frames() != 1) {
+                throw inconsistent("An entry is a multi-frame object (" + b.frames()
+                        + " frames); a series ZIP must hold single-frame slices.");
+            }
+            if (a.rows() != b.rows() || a.columns() != b.columns()) {
+                throw inconsistent("The slices have different sizes (" + a.columns() + " x " + a.rows() + " and "
+                        + b.columns() + " x " + b.rows() + ").");
+            }
+            if (a.samplesPerPixel() != b.samplesPerPixel() || a.bitsAllocated() != b.bitsAllocated()
+                    || a.signed() != b.signed()) {
+                throw inconsistent("The slices have different pixel types (SamplesPerPixel, BitsAllocated or "
+                        + "PixelRepresentation differ).");
+            }
+            if (!sameNumber(a, b, TagFromName.RescaleSlope, 1) || !sameNumber(a, b, TagFromName.RescaleIntercept, 0)) {
+                throw inconsistent("The slices have different RescaleSlope/RescaleIntercept, so no single "
+                        + "Modality LUT holds for the volume.");
+            }
+        }
+    }
+
+    private static boolean sameNumber(DicomReader.Header a, DicomReader.Header b, com.pixelmed.dicom.AttributeTag t,
+                                      double fallback) {
+        double[] x = a.doubles(t);
+        double[] y = b.doubles(t);
+        double u = x == null || x.length == 0 ? fallback : x[0];
+        double v = y == null || y.length == 0 ? fallback : y[0];
+        return Math.abs(u - v) <= 1e-9 * Math.max(1, Math.abs(u));
+    }
+
+    private static ImageReadException inconsistent(String message) {
+        return new ImageReadException(Problem.INCONSISTENT_SERIES, message);
+    }
+
+    private static String fmt(double v) {
+        return String.format(java.util.Locale.ROOT, "%.4g", v);
+    }
+
+    private static double min(double[] v) {
+        return Arrays.stream(v).min().orElse(Double.NaN);
+    }
+
+    private static double max(double[] v) {
+        return Arrays.stream(v).max().orElse(Double.NaN);
+    }
+
+    /** The uncompressed bytes of every file entry that may be a slice. */
+    private static List<byte[]> entries(byte[] content) throws ImageReadException {
+        List<byte[]> out = new ArrayList<>();
+        long total = 0;
+        try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(content))) {
+            ZipEntry e;
+            while ((e = zip.getNextEntry()) != null) {
+                String name = e.getName();
+                String base = name.substring(name.lastIndexOf('/') + 1);
+                if (e.isDirectory() || name.startsWith("__MACOSX/") || name.contains("/__MACOSX/")
+                        || base.startsWith("._")) {
+                    continue;
+                }
+                byte[] b = readBounded(zip, Image.MAX_SAMPLES - total);
+                total += b.length;
+                out.add(b);
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            throw new ImageReadException(Problem.CORRUPT, "The ZIP archive cannot be read: " + e.getMessage() + ".", e);
+        }
+        return out;
+    }
+
+    private static byte[] readBounded(InputStream in, long max) throws IOException, ImageReadException {
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        byte[] buf = new byte[65536];
+        long n = 0;
+        int r;
+        while ((r = in.read(buf)) > 0) {
+            n += r;
+            if (n > max) {
+                throw new ImageReadException(Problem.TOO_LARGE,
+                        "The ZIP archive uncompresses to more bytes than one volume can hold.");
+            }
+            bos.write(buf, 0, r);
+        }
+        return bos.toByteArray();
     }
 }
