@@ -1,0 +1,182 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+package org.medprep.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.medprep.image.Geometry;
+import org.medprep.image.Image;
+import org.medprep.image.ImageMetadata;
+import org.medprep.image.VoxelType;
+import org.medprep.testutil.Python;
+
+/** NiftiWriter/NiftiReader round trips, and agreement with nibabel on our files and on nibabel's own test data. */
+class NiftiTest {
+
+    static final Path NIBABEL_DATA = Path.of("/usr/lib/python3/dist-packages/nibabel/tests/data");
+
+    @TempDir
+    Path tmp;
+
+    static byte[] write(Image img, boolean gzip) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        NiftiWriter.write(img, out, gzip);
+        return out.toByteArray();
+    }
+
+    static void assertSameImage(Image a, Image b, double tol) {
+        assertEquals(a.type(), b.type());
+        assertEquals(a.width(), b.width());
+        assertEquals(a.height(), b.height());
+        assertEquals(a.depth(), b.depth());
+        assertEquals(a.channels(), b.channels());
+        assertArrayEquals(TestImages.bytesLE(a), TestImages.bytesLE(b), "voxel data");
+        assertTrue(a.geometry().approximatelyEquals(b.geometry(), tol), a.geometry() + " vs " + b.geometry());
+    }
+
+    @Test
+    void roundTripEveryTypePlainAndGzipProperAndImproper() throws Exception {
+        for (VoxelType type : VoxelType.values()) {
+            for (boolean improper : new boolean[]{false, true}) {
+                for (boolean gzip : new boolean[]{false, true}) {
+                    Image img = TestImages.random(type, 7, 5, 4, 1, TestImages.oblique(improper), 42);
+                    byte[] file = write(img, gzip);
+                    assertEquals(gzip ? ImageFormat.NIFTI_GZ : ImageFormat.NIFTI, ImageFormat.sniff(file));
+                    if (!gzip) {
+                        assertEquals(352 + (long) img.size() * type.bytes(), file.length);
+                    }
+                    Image back = ImageReaders.read(file, ReadLimits.DEFAULT).image();
+                    assertSameImage(img, back, 1e-6);
+                    assertEquals("NIfTI", back.metadata().format());
+                }
+            }
+        }
+    }
+
+    @Test
+    void roundTripTwoDRgbAndVectorAndRescale() throws Exception {
+        Geometry g = TestImages.oblique(true);
+        Image rgb = TestImages.random(VoxelType.UINT8, 6, 3, 1, 3, g, 1);
+        Image rgbBack = NiftiReader.read(write(rgb, false), ReadLimits.DEFAULT).image();
+        assertSameImage(rgb, rgbBack, 1e-6);
+        assertEquals("RGB", rgbBack.metadata().photometricInterpretation());
+        Image vec = TestImages.random(VoxelType.FLOAT32, 4, 3, 2, 2, g, 2);
+        assertSameImage(vec, NiftiReader.read(write(vec, true), ReadLimits.DEFAULT).image(), 1e-6);
+        Image ct = TestImages.random(VoxelType.INT16, 5, 5, 2, 1, g, 3);
+        ImageMetadata m = ct.metadata();
+        ct = ct.withMetadata(new ImageMetadata("DICOM", "CT", "MONOCHROME2", 12, true, 0.5, -1024, 40, 400,
+                null, null, null));
+        Image ctBack = NiftiReader.read(write(ct, false), ReadLimits.DEFAULT).image();
+        assertEquals(0.5, ctBack.metadata().rescaleSlope());
+        assertEquals(-1024, ctBack.metadata().rescaleIntercept());
+        assertEquals(m.format(), ctBack.metadata().format());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"UINT8", "INT8", "UINT16", "INT16", "INT32", "FLOAT32"})
+    void nibabelReadsOurFileWithSameValuesAndAffine(String typeName) throws Exception {
+        VoxelType type = VoxelType.valueOf(typeName);
+        for (boolean improper : new boolean[]{false, true}) {
+            Image img = TestImages.random(type, 9, 6, 5, 1, TestImages.oblique(improper), 7);
+            Path f = tmp.resolve(typeName + improper + ".nii.gz");
+            Files.write(f, write(img, true));
+            JsonNode ref = Python.json("nifti_ref.py", f.toString());
+            assertEquals("[9,6,5]", ref.get("shape").toString());
+            assertEquals(TestImages.sha256(TestImages.bytesLE(img)), ref.get("sha256").asText());
+            double[][] lps = img.geometry().affineLps();
+            for (String key : new String[]{"affine", "qform", "sform"}) {
+                JsonNode a = ref.get(key);
+                for (int r = 0; r < 4; r++) {
+                    for (int c = 0; c < 4; c++) {
+                        double expected = (r < 2 ? -1 : 1) * lps[r][c];
+                        assertEquals(expected, a.get(r).get(c).asDouble(), 1e-5, key + "[" + r + "][" + c + "]");
+                    }
+                }
+            }
+            assertEquals(1, ref.get("qform_code").asInt());
+            assertEquals(1, ref.get("sform_code").asInt());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"anatomical.nii", "reoriented_anat_moved.nii", "resampled_anat_moved.nii",
+            "standard.nii.gz"})
+    void realNibabelFilesMatchNibabel(String name) throws Exception {
+        Path f = NIBABEL_DATA.resolve(name);
+        Assumptions.assumeTrue(Files.isRegularFile(f), "python3-nibabel test data not installed");
+        Image img = ImageReaders.read(Files.readAllBytes(f), ReadLimits.DEFAULT).image();
+        JsonNode ref = Python.json("nifti_ref.py", f.toString());
+        JsonNode shape = ref.get("shape");
+        assertEquals(img.width(), shape.get(0).asInt());
+        assertEquals(img.height(), shape.get(1).asInt());
+        assertEquals(img.depth(), shape.size() > 2 ? shape.get(2).asInt() : 1);
+        assertEquals(ref.get("sha256").asText(), TestImages.sha256(TestImages.bytesLE(img)), "stored values");
+        assertEquals(ref.get("sum").asDouble(), TestImages.sum(img), 1e-6 * Math.max(1, Math.abs(ref.get("sum").asDouble())));
+        double[][] lps = img.geometry().affineLps();
+        JsonNode a = ref.get("affine");
+        for (int r = 0; r < 4; r++) {
+            for (int c = 0; c < 4; c++) {
+                assertEquals((r < 2 ? -1 : 1) * lps[r][c], a.get(r).get(c).asDouble(), 1e-5,
+                        name + " affine[" + r + "][" + c + "]");
+            }
+        }
+        System.out.printf("%s: %s sum=%.1f min=%s max=%s spacing=%s%n", name, img, TestImages.sum(img),
+                ref.get("min"), ref.get("max"), Arrays.toString(img.geometry().spacing()));
+    }
+
+    @Test
+    void fourDIsUnsupportedAndNifti2Unsupported() throws Exception {
+        Path f = NIBABEL_DATA.resolve("example4d.nii.gz");
+        Assumptions.assumeTrue(Files.isRegularFile(f), "python3-nibabel test data not installed");
+        ImageReadException e = assertThrows(ImageReadException.class,
+                () -> ImageReaders.read(Files.readAllBytes(f), ReadLimits.DEFAULT));
+        assertEquals(ImageReadException.Problem.UNSUPPORTED, e.problem());
+        assertTrue(e.getMessage().contains("4D"), e.getMessage());
+        ImageReadException e2 = assertThrows(ImageReadException.class, () -> NiftiReader.read(
+                Files.readAllBytes(NIBABEL_DATA.resolve("example_nifti2.nii.gz")), ReadLimits.DEFAULT));
+        assertEquals(ImageReadException.Problem.UNSUPPORTED, e2.problem());
+    }
+
+    @Test
+    void qformOnlyFileUsesQuaternion() throws Exception {
+        Image img = TestImages.random(VoxelType.INT16, 4, 4, 3, 1, TestImages.oblique(true), 5);
+        byte[] file = write(img, false);
+        TestImages.le(file).putShort(254, (short) 0); // sform_code = 0: the reader must use the qform
+        Image back = NiftiReader.read(file, ReadLimits.DEFAULT).image();
+        assertSameImage(img, back, 1e-6);
+        TestImages.le(file).putShort(252, (short) 0); // neither: pixdim scale only
+        Geometry g = NiftiReader.read(file, ReadLimits.DEFAULT).image().geometry();
+        assertTrue(g.approximatelyEquals(Geometry.UNIT.withSpacing(img.geometry().spacing()), 1e-6), g.toString());
+    }
+
+    @Test
+    void truncatedAndHugeAreRejected() throws Exception {
+        Image img = TestImages.random(VoxelType.FLOAT32, 8, 8, 8, 1, TestImages.oblique(false), 9);
+        for (boolean gzip : new boolean[]{false, true}) {
+            byte[] file = write(img, gzip);
+            byte[] cut = Arrays.copyOf(file, file.length * 6 / 10);
+            ImageReadException e = assertThrows(ImageReadException.class, () -> NiftiReader.read(cut, ReadLimits.DEFAULT));
+            assertEquals(ImageReadException.Problem.CORRUPT, e.problem(), e.getMessage());
+        }
+        byte[] file = write(img, false);
+        ImageReadException e = assertThrows(ImageReadException.class,
+                () -> NiftiReader.read(file, new ReadLimits(100)));
+        assertEquals(ImageReadException.Problem.TOO_LARGE, e.problem());
+        byte[] huge = Arrays.copyOf(file, 352);
+        TestImages.le(huge).putShort(42, (short) 32000).putShort(44, (short) 32000).putShort(46, (short) 32000);
+        e = assertThrows(ImageReadException.class, () -> NiftiReader.read(huge, ReadLimits.DEFAULT));
+        assertEquals(ImageReadException.Problem.TOO_LARGE, e.problem());
+    }
+}

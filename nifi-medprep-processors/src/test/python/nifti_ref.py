@@ -1,0 +1,35 @@
+"""Reference for NIfTI tests: what nibabel reads from a .nii/.nii.gz file.
+
+Usage: nifti_ref.py FILE
+Prints JSON (NaN voxels ignored in sum/min/max): shape (nibabel order x, y, z, ...), dtype (stored dtype, no byte order), sha256 of the stored
+values in C order of (z, y, x) little-endian (the Java Image layout), sum/min/max, affine (img.affine),
+qform, sform (RAS, 4x4) and their codes.
+"""
+import hashlib
+import json
+import sys
+
+import nibabel as nib
+import numpy as np
+
+img = nib.load(sys.argv[1])
+arr = np.asanyarray(img.dataobj)
+out = {"shape": list(arr.shape), "dtype": arr.dtype.newbyteorder("=").name if arr.dtype.names is None else "rgb"}
+if arr.dtype.names is None and arr.ndim <= 3:
+    a = arr.reshape(arr.shape + (1,) * (3 - arr.ndim))
+    c = np.ascontiguousarray(a.transpose(2, 1, 0)).astype(arr.dtype.newbyteorder("<"))
+    out["sha256"] = hashlib.sha256(c.tobytes()).hexdigest()
+    out["sum"] = float(np.nansum(arr.astype(np.float64)))
+    out["min"] = float(np.nanmin(arr))
+    out["max"] = float(np.nanmax(arr))
+hdr = img.header
+q, qcode = hdr.get_qform(coded=True)
+s, scode = hdr.get_sform(coded=True)
+out["affine"] = img.affine.tolist()
+out["qform"] = None if q is None else q.tolist()
+out["sform"] = None if s is None else s.tolist()
+out["qform_code"] = int(qcode)
+out["sform_code"] = int(scode)
+out["slope"] = None if hdr.get_slope_inter()[0] is None else float(hdr.get_slope_inter()[0])
+out["inter"] = None if hdr.get_slope_inter()[1] is None else float(hdr.get_slope_inter()[1])
+print(json.dumps(out))
