@@ -14,7 +14,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
+import java.awt.color.ColorSpace;
+import java.awt.color.ICC_ColorSpace;
+import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 import org.medprep.image.Geometry;
@@ -38,7 +42,8 @@ import org.medprep.image.VoxelType;
  *       whose entries are all gray gives 1 channel of the entries' 8-bit gray value (so 1/2/4-bit gray is scaled
  *       to 0..255, as libpng's expansion does); any other palette gives 3 channels RGB UINT8.</li>
  * </ul>
- * JPEG colour images come back as the decoder's RGB (YCbCr converted by the decoder); CMYK/YCCK JPEG and other
+ * JPEG colour images come back as the decoder's RGB (YCbCr converted by the decoder); an embedded ICC profile
+ * is <em>not</em> applied (the JDK would convert to sRGB through it; OpenCV and libjpeg do not); CMYK/YCCK JPEG and other
  * colour spaces are {@link ImageReadException.Problem#UNSUPPORTED}. A multi-page TIFF gives its first page only.
  * Metadata: {@link ImageMetadata#picture} with format "PNG"/"JPEG"/"TIFF", bitsStored from the sample size
  * and photometric "MONOCHROME2" or "RGB".
@@ -88,7 +93,7 @@ public final class PictureReader {
             int w = reader.getWidth(0);
             int h = reader.getHeight(0);
             limits.check(w, h, 1, 1);
-            bi = reader.read(0);
+            bi = reader.read(0, rawParam(reader, format));
         } catch (ImageReadException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
@@ -109,6 +114,29 @@ public final class PictureReader {
                             + "\".");
         }
         return new DecodedImage(toImage(bi, name), Map.of());
+    }
+
+    /**
+     * For a JPEG with an embedded ICC profile, the JDK decoder converts the decoded RGB to sRGB through the
+     * profile unless the destination type is the profile's own colour space: choose that type so the samples are
+     * the decoded values themselves, as libjpeg (and OpenCV, pydicom) give them.
+     */
+    private static ImageReadParam rawParam(ImageReader reader, ImageFormat format) throws IOException {
+        ImageReadParam param = reader.getDefaultReadParam();
+        if (format != ImageFormat.JPEG) {
+            return param;
+        }
+        Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
+        while (types.hasNext()) {
+            ImageTypeSpecifier t = types.next();
+            ColorSpace cs = t.getColorModel().getColorSpace();
+            if (cs instanceof ICC_ColorSpace && !cs.isCS_sRGB() && cs.getType() == ColorSpace.TYPE_RGB
+                    && cs != ColorSpace.getInstance(ColorSpace.CS_LINEAR_RGB)) {
+                param.setDestinationType(t);
+                break;
+            }
+        }
+        return param;
     }
 
     /** IHDR size check first (before anything is decoded), then the chunk structure: complete, CRCs, IEND. */
