@@ -33,8 +33,8 @@ import org.medprep.image.VoxelType;
  * <p><b>Types.</b> uint8, int8, uint16, int16, int32, float32 map to the {@link VoxelType} of the same name;
  * float64 is narrowed to FLOAT32 (nearest float); RGB24 as above. Other datatypes (uint32, int64, complex, ...)
  * give UNSUPPORTED naming the datatype. Values are the stored values; {@code scl_slope}/{@code scl_inter} go to
- * {@link ImageMetadata#rescaleSlope()}/{@link ImageMetadata#rescaleIntercept()} (slope 0 or not finite means 1,
- * intercept not finite means 0), so {@code physical = stored × slope + intercept}, as in NIfTI.
+ * {@link ImageMetadata#rescaleSlope()}/{@link ImageMetadata#rescaleIntercept()} (slope 0 or not finite means no
+ * scaling: slope 1, intercept 0; an intercept that is not finite means 0), so {@code physical = stored × slope + intercept}, as in NIfTI.
  *
  * <p><b>Geometry</b> (the NIfTI standard's methods, in order of preference): the sform affine when
  * {@code sform_code > 0}; otherwise the qform (quaternion {@code b, c, d}, {@code a = sqrt(1 − b² − c² − d²)},
@@ -163,18 +163,49 @@ public final class NiftiReader {
 
     /** Planar (channel slowest, as NIfTI's dim[5]) to interleaved (channel fastest). */
     private static Object interleave(Object planar, VoxelType type, int voxels, int channels) {
-        Object out = switch (type) {
-            case UINT8, INT8 -> new byte[voxels * channels];
-            case UINT16, INT16 -> new short[voxels * channels];
-            case INT32 -> new int[voxels * channels];
-            case FLOAT32 -> new float[voxels * channels];
-        };
-        for (int c = 0; c < channels; c++) {
-            for (int v = 0; v < voxels; v++) {
-                System.arraycopy(planar, c * voxels + v, out, v * channels + c, 1);
+        int n = voxels * channels;
+        switch (type) {
+            case UINT8, INT8 -> {
+                byte[] p = (byte[]) planar;
+                byte[] o = new byte[n];
+                for (int c = 0; c < channels; c++) {
+                    for (int v = 0, i = c * voxels; v < voxels; v++) {
+                        o[v * channels + c] = p[i + v];
+                    }
+                }
+                return o;
+            }
+            case UINT16, INT16 -> {
+                short[] p = (short[]) planar;
+                short[] o = new short[n];
+                for (int c = 0; c < channels; c++) {
+                    for (int v = 0, i = c * voxels; v < voxels; v++) {
+                        o[v * channels + c] = p[i + v];
+                    }
+                }
+                return o;
+            }
+            case INT32 -> {
+                int[] p = (int[]) planar;
+                int[] o = new int[n];
+                for (int c = 0; c < channels; c++) {
+                    for (int v = 0, i = c * voxels; v < voxels; v++) {
+                        o[v * channels + c] = p[i + v];
+                    }
+                }
+                return o;
+            }
+            default -> {
+                float[] p = (float[]) planar;
+                float[] o = new float[n];
+                for (int c = 0; c < channels; c++) {
+                    for (int v = 0, i = c * voxels; v < voxels; v++) {
+                        o[v * channels + c] = p[i + v];
+                    }
+                }
+                return o;
             }
         }
-        return out;
     }
 
     private static ImageReadException corrupt(String message) {
@@ -252,8 +283,8 @@ public final class NiftiReader {
             double slope = b.getFloat(112);
             double inter = b.getFloat(116);
             if (slope == 0 || !Double.isFinite(slope)) {
-                slope = 1;
-                inter = Double.isFinite(inter) ? inter : 0;
+                slope = 1; // the standard: scl_slope = 0 means no scaling, the intercept is ignored too
+                inter = 0;
             }
             if (!Double.isFinite(inter)) {
                 inter = 0;
@@ -310,11 +341,11 @@ public final class NiftiReader {
                 spacing[c] = norm * unit;
                 for (int r = 0; r < 3; r++) {
                     double sign = r < 2 ? -1 : 1; // RAS -> LPS
-                    dir[3 * c + r] = sign * ras[r][c] / norm;
+                    dir[3 * c + r] = sign * ras[r][c] / norm + 0.0; // + 0.0: no negative zero
                 }
             }
             for (int r = 0; r < 3; r++) {
-                origin[r] = (r < 2 ? -1 : 1) * ras[r][3] * unit;
+                origin[r] = (r < 2 ? -1 : 1) * ras[r][3] * unit + 0.0;
                 if (!Double.isFinite(origin[r])) {
                     return fallback;
                 }

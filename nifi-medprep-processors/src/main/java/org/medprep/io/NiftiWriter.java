@@ -36,6 +36,9 @@ import org.medprep.image.VoxelType;
  * <p><b>Values.</b> Stored values are written unchanged; {@code scl_slope}/{@code scl_inter} carry the metadata's
  * rescale slope/intercept, so the physical values (e.g. Hounsfield units) survive. {@code cal_min/cal_max} are
  * 0 and {@code descrip} is "nifi-medprep". The output stream is not closed (a gzip stream is finished).
+ *
+ * <p>Errors: {@link IllegalArgumentException} when an axis or the channel count exceeds 32767 (NIfTI-1 stores
+ * dimensions as signed 16-bit); {@link IOException} from the stream.
  */
 public final class NiftiWriter {
 
@@ -50,9 +53,11 @@ public final class NiftiWriter {
      * @param image the image to write
      * @param out   where the file bytes go (not closed)
      * @param gzip  true for {@code .nii.gz}
-     * @throws IOException when the stream fails
+     * @throws IllegalArgumentException when a dimension exceeds NIfTI-1's 32767
+     * @throws IOException              when the stream fails
      */
     public static void write(Image image, OutputStream out, boolean gzip) throws IOException {
+        checkDimensions(image);
         if (gzip) {
             GZIPOutputStream gz = new GZIPOutputStream(new NonClosing(out), 1 << 16);
             writeNifti(image, gz);
@@ -60,6 +65,14 @@ public final class NiftiWriter {
             gz.flush();
         } else {
             writeNifti(image, out);
+        }
+    }
+
+    private static void checkDimensions(Image image) {
+        if (image.width() > Short.MAX_VALUE || image.height() > Short.MAX_VALUE
+                || image.depth() > Short.MAX_VALUE || image.channels() > Short.MAX_VALUE) {
+            throw new IllegalArgumentException("NIfTI-1 output is limited to 32767 voxels per axis and 32767 "
+                    + "channels, but this image is " + image + ".");
         }
     }
 
@@ -80,11 +93,8 @@ public final class NiftiWriter {
         ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(0, 348);
         b.put(38, (byte) 'r');
+        checkDimensions(image);
         short[] dim = {3, (short) image.width(), (short) image.height(), (short) image.depth(), 1, 1, 1, 1};
-        if (image.width() > Short.MAX_VALUE || image.height() > Short.MAX_VALUE
-                || image.depth() > Short.MAX_VALUE || image.channels() > Short.MAX_VALUE) {
-            throw new IllegalArgumentException("NIfTI-1 dimensions are limited to 32767 per axis: " + image);
-        }
         if (vector) {
             dim[0] = 5;
             dim[5] = (short) image.channels();

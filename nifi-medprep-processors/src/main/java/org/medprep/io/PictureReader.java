@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 import java.awt.color.ColorSpace;
@@ -52,7 +54,8 @@ import org.medprep.image.VoxelType;
  * checked against {@link ReadLimits} before any pixel is decoded: {@link ImageReadException.Problem#TOO_LARGE}.
  * Decoders often return a partial image for a damaged file; this reader refuses it with
  * {@link ImageReadException.Problem#CORRUPT} when: a PNG's chunk structure is incomplete (a chunk cut short, a
- * CRC mismatch, no IEND); the decoder reports a warning while reading a PNG or JPEG (libjpeg's
+ * CRC mismatch, no IEND); a TIFF's strips or tiles (first directory) reach beyond the end of the file; the
+ * decoder reports a warning while reading a PNG or JPEG (libjpeg's
  * "Premature end of JPEG file" is a warning, not an exception); the decoder throws or meets the end of the data.
  */
 public final class PictureReader {
@@ -79,12 +82,10 @@ public final class PictureReader {
         if (format == ImageFormat.PNG) {
             checkPng(content, limits);
         }
-        Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(name.toLowerCase());
-        if (!readers.hasNext()) {
-            throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED,
-                    "No " + name + " decoder is available in this JVM.");
+        if (format == ImageFormat.TIFF) {
+            checkTiff(content);
         }
-        ImageReader reader = readers.next();
+        ImageReader reader = decoder(name);
         List<String> warnings = new ArrayList<>();
         BufferedImage bi;
         try (ImageInputStream iis = new MemoryCacheImageInputStream(new ByteArrayInputStream(content))) {
@@ -137,6 +138,96 @@ public final class PictureReader {
             }
         }
         return param;
+    }
+
+    /**
+     * The JDK's own decoder when present (com.sun.imageio), else the first registered one: the registry's order
+     * can change with class loading (jai-imageio registers a second TIFF reader), and the result must not.
+     */
+    private static ImageReader decoder(String name) throws ImageReadException {
+        ImageReader first = null;
+        Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(name.toLowerCase());
+        while (readers.hasNext()) {
+            ImageReader r = readers.next();
+            if (r.getClass().getName().startsWith("com.sun.imageio.")) {
+                if (first != null) {
+                    first.dispose();
+                }
+                return r;
+            }
+            if (first == null) {
+                first = r;
+            } else {
+                r.dispose();
+            }
+        }
+        if (first == null) {
+            throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED,
+                    "No " + name + " decoder is available in this JVM.");
+        }
+        return first;
+    }
+
+    /**
+     * The first TIFF directory's strips or tiles must lie inside the file (decoders may otherwise fill the
+     * missing part with zeros). Only classic TIFF is checked; BigTIFF is left to the decoder.
+     */
+    private static void checkTiff(byte[] b) throws ImageReadException {
+        if (b.length < 8) {
+            throw corrupt("The TIFF file is truncated inside its header.");
+        }
+        ByteBuffer bb = ByteBuffer.wrap(b).order(b[0] == 'I' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN);
+        if ((bb.getShort(2) & 0xFFFF) != 42) {
+            return;
+        }
+        long ifd = bb.getInt(4) & 0xFFFFFFFFL;
+        if (ifd + 2 > b.length) {
+            throw corrupt("The TIFF file is truncated: its first image directory lies beyond the end of the file.");
+        }
+        int entries = bb.getShort((int) ifd) & 0xFFFF;
+        if (ifd + 2 + 12L * entries > b.length) {
+            throw corrupt("The TIFF file is truncated inside its first image directory.");
+        }
+        long[] offsets = null;
+        long[] counts = null;
+        for (int e = 0; e < entries; e++) {
+            int at = (int) ifd + 2 + 12 * e;
+            int tag = bb.getShort(at) & 0xFFFF;
+            if (tag == 273 || tag == 324) {
+                offsets = tiffValues(bb, at);
+            } else if (tag == 279 || tag == 325) {
+                counts = tiffValues(bb, at);
+            }
+        }
+        if (offsets == null || counts == null) {
+            return;
+        }
+        for (int i = 0; i < Math.min(offsets.length, counts.length); i++) {
+            if (offsets[i] + counts[i] > b.length) {
+                throw corrupt("The TIFF file is truncated: image data segment " + i + " ends at byte "
+                        + (offsets[i] + counts[i]) + " but the file has " + b.length + " bytes.");
+            }
+        }
+    }
+
+    /** SHORT or LONG values of one IFD entry (inline or at its offset); empty when unreadable. */
+    private static long[] tiffValues(ByteBuffer bb, int entry) throws ImageReadException {
+        int type = bb.getShort(entry + 2) & 0xFFFF;
+        long count = bb.getInt(entry + 4) & 0xFFFFFFFFL;
+        int size = type == 3 ? 2 : type == 4 ? 4 : 0;
+        if (size == 0 || count > bb.capacity()) {
+            return new long[0];
+        }
+        long at = size * count <= 4 ? entry + 8 : bb.getInt(entry + 8) & 0xFFFFFFFFL;
+        if (at + size * count > bb.capacity()) {
+            throw corrupt("The TIFF file is truncated: a strip or tile table lies beyond the end of the file.");
+        }
+        long[] v = new long[(int) count];
+        for (int i = 0; i < count; i++) {
+            int p = (int) at + i * size;
+            v[i] = size == 2 ? bb.getShort(p) & 0xFFFF : bb.getInt(p) & 0xFFFFFFFFL;
+        }
+        return v;
     }
 
     /** IHDR size check first (before anything is decoded), then the chunk structure: complete, CRCs, IEND. */

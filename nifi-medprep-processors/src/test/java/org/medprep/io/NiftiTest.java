@@ -136,6 +136,50 @@ class NiftiTest {
                 ref.get("min"), ref.get("max"), Arrays.toString(img.geometry().spacing()));
     }
 
+    /** Real files with qfac = -1 and big-endian headers: with the sform switched off, our qform decoding = nibabel's. */
+    @ParameterizedTest
+    @ValueSource(strings = {"anatomical.nii", "reoriented_anat_moved.nii", "resampled_anat_moved.nii"})
+    void realFilesQformMatchesNibabel(String name) throws Exception {
+        Path src = NIBABEL_DATA.resolve(name);
+        Assumptions.assumeTrue(Files.isRegularFile(src), "python3-nibabel test data not installed");
+        byte[] file = Files.readAllBytes(src);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(file);
+        if (b.getInt(0) != 348) {
+            b.order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        }
+        b.putShort(254, (short) 0); // sform_code = 0
+        Path f = tmp.resolve("qonly-" + name);
+        Files.write(f, file);
+        Image img = NiftiReader.read(file, ReadLimits.DEFAULT).image();
+        JsonNode ref = Python.json("nifti_ref.py", f.toString());
+        assertEquals(0, ref.get("sform_code").asInt());
+        double[][] lps = img.geometry().affineLps();
+        JsonNode a = ref.get("qform");
+        for (int r = 0; r < 4; r++) {
+            for (int c = 0; c < 4; c++) {
+                assertEquals((r < 2 ? -1 : 1) * lps[r][c], a.get(r).get(c).asDouble(), 1e-5,
+                        name + " qform[" + r + "][" + c + "]");
+            }
+        }
+        if (name.equals("anatomical.nii")) { // exact axes, and no negative zeros (Geometry.equals is bitwise)
+            assertArrayEquals(new double[]{1, 0, 0, 0, -1, 0, 0, 0, 1}, img.geometry().direction());
+        }
+        System.out.println(name + " qform only: " + img.geometry());
+    }
+
+    @Test
+    void unitsConvertToMillimetres() throws Exception {
+        Image img = TestImages.random(VoxelType.UINT8, 3, 3, 3, 1, TestImages.oblique(false), 5);
+        byte[] file = write(img, false);
+        file[123] = 3; // microns
+        Geometry g = NiftiReader.read(file, ReadLimits.DEFAULT).image().geometry();
+        assertEquals(0.75e-3, g.spacing()[0], 1e-9);
+        assertEquals(-100.25e-3, g.origin()[0], 1e-9);
+        file[123] = 1; // metres
+        g = NiftiReader.read(file, ReadLimits.DEFAULT).image().geometry();
+        assertEquals(2500, g.spacing()[2], 1e-3);
+    }
+
     @Test
     void fourDIsUnsupportedAndNifti2Unsupported() throws Exception {
         Path f = NIBABEL_DATA.resolve("example4d.nii.gz");

@@ -84,6 +84,33 @@ class PictureReaderTest {
         assertTrue(maxDiff <= 2, name + " max diff " + maxDiff);
     }
 
+    /** A grayscale JPEG (encoded here from camera.png by the JDK encoder) decodes like OpenCV's. */
+    @Test
+    void grayscaleJpegCloseToOpenCv() throws Exception {
+        Image cam = readReal("camera.png");
+        java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(cam.width(), cam.height(),
+                java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        System.arraycopy(cam.data(), 0, ((java.awt.image.DataBufferByte) bi.getRaster().getDataBuffer()).getData(), 0,
+                cam.size());
+        Path f = tmp.resolve("camera.jpg");
+        assertTrue(javax.imageio.ImageIO.write(bi, "jpeg", f.toFile()));
+        Image img = ImageReaders.read(Files.readAllBytes(f), ReadLimits.DEFAULT).image();
+        assertEquals(1, img.channels());
+        assertEquals("JPEG", img.metadata().format());
+        byte[] ref = cv2(f, img);
+        byte[] ours = (byte[]) img.data();
+        int same = 0;
+        int maxDiff = 0;
+        for (int i = 0; i < ours.length; i++) {
+            int d = Math.abs((ours[i] & 0xFF) - (ref[i] & 0xFF));
+            same += d == 0 ? 1 : 0;
+            maxDiff = Math.max(maxDiff, d);
+        }
+        System.out.printf("gray JPEG: identical %.5f max diff %d%n", (double) same / ours.length, maxDiff);
+        assertTrue(same >= 0.999 * ours.length);
+        assertTrue(maxDiff <= 2);
+    }
+
     @Test
     void sixteenBitPngExact() throws Exception {
         Image img = Image.allocate(VoxelType.UINT16, 300, 200, 1, 1, Geometry.UNIT,
