@@ -180,6 +180,25 @@ class NiftiTest {
         assertEquals(2500, g.spacing()[2], 1e-3);
     }
 
+    /** A CT-sized volume (512 x 512 x 120 int16, 63 MB): plain NIfTI is a memory copy, not a codec. */
+    @Test
+    void largeVolumeRoundTripTiming() throws Exception {
+        Image img = Image.allocate(VoxelType.INT16, 512, 512, 120, 1, TestImages.oblique(false),
+                TestImages.random(VoxelType.INT16, 1, 1, 1, 1, Geometry.UNIT, 0).metadata());
+        short[] d = (short[]) img.data();
+        for (int i = 0; i < d.length; i++) {
+            d[i] = (short) (i * 31);
+        }
+        long t0 = System.nanoTime();
+        byte[] file = write(img, false);
+        long t1 = System.nanoTime();
+        Image back = NiftiReader.read(file, ReadLimits.DEFAULT).image();
+        long t2 = System.nanoTime();
+        assertArrayEquals(d, (short[]) back.data());
+        System.out.printf("512x512x120 int16 (%d MB): write %d ms, read %d ms%n", file.length >> 20,
+                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+    }
+
     @Test
     void fourDIsUnsupportedAndNifti2Unsupported() throws Exception {
         Path f = NIBABEL_DATA.resolve("example4d.nii.gz");
