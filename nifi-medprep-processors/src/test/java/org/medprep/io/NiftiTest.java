@@ -199,6 +199,20 @@ class NiftiTest {
                 (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
     }
 
+    /** nibabel reads our RGB24 (3-channel UINT8) and vector (dim[5], other types) files with the same samples. */
+    @Test
+    void nibabelReadsOurMultiChannelFiles() throws Exception {
+        Image rgb = TestImages.random(VoxelType.UINT8, 6, 5, 2, 3, TestImages.oblique(false), 11);
+        Image vec = TestImages.random(VoxelType.INT16, 6, 5, 2, 2, TestImages.oblique(true), 12);
+        for (Image img : new Image[]{rgb, vec}) {
+            Path f = tmp.resolve("multi" + img.channels() + ".nii");
+            Files.write(f, write(img, false));
+            JsonNode ref = Python.json("nifti_ref.py", f.toString());
+            assertEquals(img.channels() == 3 ? "[6,5,2]" : "[6,5,2,1,2]", ref.get("shape").toString());
+            assertEquals(TestImages.sha256(TestImages.bytesLE(img)), ref.get("sha256").asText(), img.toString());
+        }
+    }
+
     @Test
     void fourDIsUnsupportedAndNifti2Unsupported() throws Exception {
         Path f = NIBABEL_DATA.resolve("example4d.nii.gz");
