@@ -14,7 +14,8 @@ import nibabel as nib
 import numpy as np
 
 img = nib.load(sys.argv[1])
-arr = np.asanyarray(img.dataobj)
+# stored values, before scl_slope/scl_inter (as our reader returns them)
+arr = img.dataobj.get_unscaled() if hasattr(img.dataobj, "get_unscaled") else np.asanyarray(img.dataobj)
 out = {"shape": list(arr.shape), "dtype": arr.dtype.newbyteorder("=").name if arr.dtype.names is None else "rgb"}
 if arr.dtype.names is not None:  # RGB24: structured (R, G, B) -> trailing channel axis
     arr = np.stack([arr[n] for n in arr.dtype.names], axis=-1)
@@ -36,6 +37,7 @@ out["qform"] = None if q is None else q.tolist()
 out["sform"] = None if s is None else s.tolist()
 out["qform_code"] = int(qcode)
 out["sform_code"] = int(scode)
-out["slope"] = None if hdr.get_slope_inter()[0] is None else float(hdr.get_slope_inter()[0])
-out["inter"] = None if hdr.get_slope_inter()[1] is None else float(hdr.get_slope_inter()[1])
+# nibabel moves scl_slope/scl_inter from the loaded header into the array proxy
+out["slope"] = float(getattr(img.dataobj, "slope", 1.0))
+out["inter"] = float(getattr(img.dataobj, "inter", 0.0))
 print(json.dumps(out))

@@ -90,6 +90,8 @@ class NiftiTest {
         VoxelType type = VoxelType.valueOf(typeName);
         for (boolean improper : new boolean[]{false, true}) {
             Image img = TestImages.random(type, 9, 6, 5, 1, TestImages.oblique(improper), 7);
+            img = img.withMetadata(new ImageMetadata("DICOM", "CT", "MONOCHROME2", 16, true, 2.5, -7, 40, 400,
+                    null, null, null));
             Path f = tmp.resolve(typeName + improper + ".nii.gz");
             Files.write(f, write(img, true));
             JsonNode ref = Python.json("nifti_ref.py", f.toString());
@@ -105,6 +107,8 @@ class NiftiTest {
                     }
                 }
             }
+            assertEquals(2.5, ref.get("slope").asDouble());
+            assertEquals(-7, ref.get("inter").asDouble());
             assertEquals(1, ref.get("qform_code").asInt());
             assertEquals(1, ref.get("sform_code").asInt());
         }
@@ -124,6 +128,8 @@ class NiftiTest {
         assertEquals(img.depth(), shape.size() > 2 ? shape.get(2).asInt() : 1);
         assertEquals(ref.get("sha256").asText(), TestImages.sha256(TestImages.bytesLE(img)), "stored values");
         assertEquals(ref.get("sum").asDouble(), TestImages.sum(img), 1e-6 * Math.max(1, Math.abs(ref.get("sum").asDouble())));
+        assertEquals(ref.get("slope").asDouble(), img.metadata().rescaleSlope(), 1e-12, "scl_slope");
+        assertEquals(ref.get("inter").asDouble(), img.metadata().rescaleIntercept(), 1e-12, "scl_inter");
         double[][] lps = img.geometry().affineLps();
         JsonNode a = ref.get("affine");
         for (int r = 0; r < 4; r++) {
