@@ -93,7 +93,8 @@ public final class PictureReader {
             reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
             int w = reader.getWidth(0);
             int h = reader.getHeight(0);
-            limits.check(w, h, 1, 1);
+            ImageTypeSpecifier raw = reader.getRawImageType(0);
+            limits.check(w, h, 1, raw == null ? 3 : Math.max(1, Math.min(3, raw.getNumBands())));
             bi = reader.read(0, rawParam(reader, format));
         } catch (ImageReadException e) {
             throw e;
