@@ -219,6 +219,26 @@ class NiftiTest {
         }
     }
 
+    /** float64 files (datatype 64) are narrowed to FLOAT32; unsupported datatypes are named. */
+    @Test
+    void float64NarrowedAndUnknownDatatypeNamed() throws Exception {
+        Image img = TestImages.random(VoxelType.FLOAT32, 5, 4, 3, 1, TestImages.oblique(false), 13);
+        byte[] f32 = write(img, false);
+        float[] v = (float[]) img.data();
+        java.nio.ByteBuffer f64 = java.nio.ByteBuffer.allocate(352 + 8 * v.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        f64.put(f32, 0, 352);
+        f64.putShort(70, (short) 64).putShort(72, (short) 64);
+        for (float x : v) {
+            f64.putDouble((double) x);
+        }
+        Image back = NiftiReader.read(f64.array(), ReadLimits.DEFAULT).image();
+        assertSameImage(img, back, 1e-6);
+        TestImages.le(f32).putShort(70, (short) 768);
+        ImageReadException e = assertThrows(ImageReadException.class, () -> NiftiReader.read(f32, ReadLimits.DEFAULT));
+        assertEquals(ImageReadException.Problem.UNSUPPORTED, e.problem());
+        assertTrue(e.getMessage().contains("uint32"), e.getMessage());
+    }
+
     @Test
     void fourDIsUnsupportedAndNifti2Unsupported() throws Exception {
         Path f = NIBABEL_DATA.resolve("example4d.nii.gz");
