@@ -1,12 +1,379 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 package org.medprep.io;
 
-/** Contract only; the implementation replaces this file. */
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.zip.CRC32;
+import javax.imageio.ImageIO;
+import java.awt.color.ColorSpace;
+import java.awt.color.ICC_ColorSpace;
+import javax.imageio.ImageReadParam;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import org.medprep.image.Geometry;
+import org.medprep.image.Image;
+import org.medprep.image.ImageMetadata;
+import org.medprep.image.VoxelType;
+
+/**
+ * Reads a 2D picture — PNG (ISO/IEC 15948), JPEG (baseline/progressive JFIF, ISO/IEC 10918-1) or TIFF
+ * (TIFF 6.0) — through javax.imageio (the JDK's decoders; jai-imageio-core adds readers too). The result is a
+ * 2D {@link Image} (depth 1), row y = 0 at the top, {@link Geometry#UNIT} (1 mm spacing, no real geometry known).
+ *
+ * <p><b>Samples</b> come from the decoded raster, never through a colour conversion, so grayscale values are
+ * exactly the stored ones (a 16-bit PNG gives its exact 16-bit values):
+ * <ul>
+ *   <li>grayscale 8-bit → UINT8, 16-bit → UINT16, 1 channel; TIFF signed 16-bit → INT16, 32-bit integer →
+ *       INT32, float → FLOAT32;</li>
+ *   <li>RGB → 3 channels in R, G, B order (UINT8, or UINT16 for 16-bit RGB); an alpha channel is dropped
+ *       (gray+alpha gives 1 channel, RGBA 3);</li>
+ *   <li>palette images (and grayscale of 1, 2 or 4 bits, which the decoder presents as a gray palette): a palette
+ *       whose entries are all gray gives 1 channel of the entries' 8-bit gray value (so 1/2/4-bit gray is scaled
+ *       to 0..255, as libpng's expansion does); any other palette gives 3 channels RGB UINT8.</li>
+ * </ul>
+ * JPEG colour images come back as the decoder's RGB (YCbCr converted by the decoder); an embedded ICC profile
+ * is <em>not</em> applied (the JDK would convert to sRGB through it; OpenCV and libjpeg do not); CMYK/YCCK JPEG and other
+ * colour spaces are {@link ImageReadException.Problem#UNSUPPORTED}. A multi-page TIFF gives its first page only.
+ * Metadata: {@link ImageMetadata#picture} with format "PNG"/"JPEG"/"TIFF", bitsStored from the sample size
+ * and photometric "MONOCHROME2" or "RGB".
+ *
+ * <p><b>Errors.</b> The width and height are read from the header (for PNG from IHDR, by our own parser) and
+ * checked against {@link ReadLimits} before any pixel is decoded: {@link ImageReadException.Problem#TOO_LARGE}.
+ * Decoders often return a partial image for a damaged file; this reader refuses it with
+ * {@link ImageReadException.Problem#CORRUPT} when: a PNG's chunk structure is incomplete (a chunk cut short, a
+ * CRC mismatch, no IEND); a TIFF's strips or tiles (first directory) reach beyond the end of the file; the
+ * decoder reports a warning while reading a PNG or JPEG (libjpeg's
+ * "Premature end of JPEG file" is a warning, not an exception); the decoder throws or meets the end of the data.
+ */
 public final class PictureReader {
+
+    private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+
     private PictureReader() {
     }
 
+    /**
+     * @param content the whole file
+     * @param format  PNG, JPEG or TIFF, as {@link ImageFormat#sniff} found it
+     * @param limits  size limits checked from the header before decoding
+     * @return the 2D image and an empty header map
+     * @throws ImageReadException CORRUPT, TOO_LARGE or UNSUPPORTED as described in the class comment
+     */
     public static DecodedImage read(byte[] content, ImageFormat format, ReadLimits limits) throws ImageReadException {
-        throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED, "PictureReader is not implemented yet.");
+        String name = switch (format) {
+            case PNG -> "PNG";
+            case JPEG -> "JPEG";
+            case TIFF -> "TIFF";
+            default -> throw new IllegalArgumentException("PictureReader reads PNG, JPEG or TIFF, not " + format);
+        };
+        if (format == ImageFormat.PNG) {
+            checkPng(content, limits);
+        }
+        if (format == ImageFormat.TIFF) {
+            checkTiff(content);
+        }
+        ImageReader reader = decoder(name);
+        List<String> warnings = new ArrayList<>();
+        BufferedImage bi;
+        try (ImageInputStream iis = new MemoryCacheImageInputStream(new ByteArrayInputStream(content))) {
+            reader.setInput(iis, true, true);
+            reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+            int w = reader.getWidth(0);
+            int h = reader.getHeight(0);
+            ImageTypeSpecifier raw = reader.getRawImageType(0);
+            limits.check(w, h, 1, raw == null ? 3 : Math.max(1, Math.min(3, raw.getNumBands())));
+            bi = reader.read(0, rawParam(reader, format));
+        } catch (ImageReadException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            String msg = e.getMessage();
+            if (msg != null && msg.toLowerCase().contains("unsupported")) {
+                throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED,
+                        "The " + name + " image uses an encoding this build cannot decode: " + msg + ".", e);
+            }
+            throw new ImageReadException(ImageReadException.Problem.CORRUPT,
+                    "The " + name + " image is damaged or truncated: " + (msg == null ? e.getClass().getSimpleName()
+                            : msg) + ".", e);
+        } finally {
+            reader.dispose();
+        }
+        if (!warnings.isEmpty() && format != ImageFormat.TIFF) {
+            throw new ImageReadException(ImageReadException.Problem.CORRUPT,
+                    "The " + name + " image is damaged or truncated: the decoder reported \"" + warnings.get(0)
+                            + "\".");
+        }
+        return new DecodedImage(toImage(bi, name), Map.of());
+    }
+
+    /**
+     * For a JPEG with an embedded ICC profile, the JDK decoder converts the decoded RGB to sRGB through the
+     * profile unless the destination type is the profile's own colour space: choose that type so the samples are
+     * the decoded values themselves, as libjpeg (and OpenCV, pydicom) give them.
+     */
+    private static ImageReadParam rawParam(ImageReader reader, ImageFormat format) throws IOException {
+        ImageReadParam param = reader.getDefaultReadParam();
+        if (format != ImageFormat.JPEG) {
+            return param;
+        }
+        Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
+        while (types.hasNext()) {
+            ImageTypeSpecifier t = types.next();
+            ColorSpace cs = t.getColorModel().getColorSpace();
+            if (cs instanceof ICC_ColorSpace && !cs.isCS_sRGB() && cs.getType() == ColorSpace.TYPE_RGB
+                    && cs != ColorSpace.getInstance(ColorSpace.CS_LINEAR_RGB)) {
+                param.setDestinationType(t);
+                break;
+            }
+        }
+        return param;
+    }
+
+    /**
+     * The JDK's own decoder when present (com.sun.imageio), else the first registered one: the registry's order
+     * can change with class loading (jai-imageio registers a second TIFF reader), and the result must not.
+     */
+    private static ImageReader decoder(String name) throws ImageReadException {
+        ImageReader first = null;
+        Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(name.toLowerCase());
+        while (readers.hasNext()) {
+            ImageReader r = readers.next();
+            if (r.getClass().getName().startsWith("com.sun.imageio.")) {
+                if (first != null) {
+                    first.dispose();
+                }
+                return r;
+            }
+            if (first == null) {
+                first = r;
+            } else {
+                r.dispose();
+            }
+        }
+        if (first == null) {
+            throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED,
+                    "No " + name + " decoder is available in this JVM.");
+        }
+        return first;
+    }
+
+    /**
+     * The first TIFF directory's strips or tiles must lie inside the file (decoders may otherwise fill the
+     * missing part with zeros). Only classic TIFF is checked; BigTIFF is left to the decoder.
+     */
+    private static void checkTiff(byte[] b) throws ImageReadException {
+        if (b.length < 8) {
+            throw corrupt("The TIFF file is truncated inside its header.");
+        }
+        ByteBuffer bb = ByteBuffer.wrap(b).order(b[0] == 'I' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN);
+        if ((bb.getShort(2) & 0xFFFF) != 42) {
+            return;
+        }
+        long ifd = bb.getInt(4) & 0xFFFFFFFFL;
+        if (ifd + 2 > b.length) {
+            throw corrupt("The TIFF file is truncated: its first image directory lies beyond the end of the file.");
+        }
+        int entries = bb.getShort((int) ifd) & 0xFFFF;
+        if (ifd + 2 + 12L * entries > b.length) {
+            throw corrupt("The TIFF file is truncated inside its first image directory.");
+        }
+        long[] offsets = null;
+        long[] counts = null;
+        for (int e = 0; e < entries; e++) {
+            int at = (int) ifd + 2 + 12 * e;
+            int tag = bb.getShort(at) & 0xFFFF;
+            if (tag == 273 || tag == 324) {
+                offsets = tiffValues(bb, at);
+            } else if (tag == 279 || tag == 325) {
+                counts = tiffValues(bb, at);
+            }
+        }
+        if (offsets == null || counts == null) {
+            return;
+        }
+        for (int i = 0; i < Math.min(offsets.length, counts.length); i++) {
+            if (offsets[i] + counts[i] > b.length) {
+                throw corrupt("The TIFF file is truncated: image data segment " + i + " ends at byte "
+                        + (offsets[i] + counts[i]) + " but the file has " + b.length + " bytes.");
+            }
+        }
+    }
+
+    /** SHORT or LONG values of one IFD entry (inline or at its offset); empty when unreadable. */
+    private static long[] tiffValues(ByteBuffer bb, int entry) throws ImageReadException {
+        int type = bb.getShort(entry + 2) & 0xFFFF;
+        long count = bb.getInt(entry + 4) & 0xFFFFFFFFL;
+        int size = type == 3 ? 2 : type == 4 ? 4 : 0;
+        if (size == 0 || count > bb.capacity()) {
+            return new long[0];
+        }
+        long at = size * count <= 4 ? entry + 8 : bb.getInt(entry + 8) & 0xFFFFFFFFL;
+        if (at + size * count > bb.capacity()) {
+            throw corrupt("The TIFF file is truncated: a strip or tile table lies beyond the end of the file.");
+        }
+        long[] v = new long[(int) count];
+        for (int i = 0; i < count; i++) {
+            int p = (int) at + i * size;
+            v[i] = size == 2 ? bb.getShort(p) & 0xFFFF : bb.getInt(p) & 0xFFFFFFFFL;
+        }
+        return v;
+    }
+
+    /** IHDR size check first (before anything is decoded), then the chunk structure: complete, CRCs, IEND. */
+    private static void checkPng(byte[] b, ReadLimits limits) throws ImageReadException {
+        if (b.length < 33 || b[12] != 'I' || b[13] != 'H' || b[14] != 'D' || b[15] != 'R' || be32(b, 8) != 13) {
+            throw corrupt("The PNG file does not start with an IHDR chunk.");
+        }
+        long w = be32(b, 16) & 0xFFFFFFFFL;
+        long h = be32(b, 20) & 0xFFFFFFFFL;
+        int colorType = b[25] & 0xFF;
+        limits.check(w, h, 1, colorType == 0 || colorType == 4 ? 1 : 3);
+        int pos = PNG_SIGNATURE.length;
+        boolean idat = false;
+        CRC32 crc = new CRC32();
+        while (true) {
+            if (pos + 12 > b.length) {
+                throw corrupt("The PNG file is truncated: it ends inside a chunk header at byte " + pos
+                        + " and has no IEND chunk.");
+            }
+            long len = be32(b, pos) & 0xFFFFFFFFL;
+            if (pos + 12 + len > b.length) {
+                throw corrupt("The PNG file is truncated: a " + chunkName(b, pos + 4) + " chunk declares " + len
+                        + " bytes but the file ends first.");
+            }
+            crc.reset();
+            crc.update(b, pos + 4, (int) len + 4);
+            if ((int) crc.getValue() != be32(b, pos + 8 + (int) len)) {
+                throw corrupt("The PNG file is damaged: the " + chunkName(b, pos + 4) + " chunk's CRC does not match.");
+            }
+            String type = chunkName(b, pos + 4);
+            if (type.equals("IDAT")) {
+                idat = true;
+            }
+            if (type.equals("IEND")) {
+                break;
+            }
+            pos += 12 + (int) len;
+        }
+        if (!idat) {
+            throw corrupt("The PNG file has no image data (no IDAT chunk).");
+        }
+    }
+
+    private static String chunkName(byte[] b, int at) {
+        return new String(b, at, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    private static int be32(byte[] b, int at) {
+        return (b[at] & 0xFF) << 24 | (b[at + 1] & 0xFF) << 16 | (b[at + 2] & 0xFF) << 8 | (b[at + 3] & 0xFF);
+    }
+
+    private static ImageReadException corrupt(String message) {
+        return new ImageReadException(ImageReadException.Problem.CORRUPT, message);
+    }
+
+    private static Image toImage(BufferedImage bi, String format) throws ImageReadException {
+        Raster raster = bi.getRaster();
+        int w = raster.getWidth();
+        int h = raster.getHeight();
+        int x0 = raster.getMinX();
+        int y0 = raster.getMinY();
+        ColorModel cm = bi.getColorModel();
+        if (cm instanceof IndexColorModel icm) {
+            return fromPalette(raster, icm, format);
+        }
+        int colors = cm.getNumColorComponents();
+        if (colors != 1 && colors != 3) {
+            throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED, "The " + format + " image has "
+                    + colors + " colour components (e.g. CMYK); only grayscale and RGB are supported.");
+        }
+        int bands = raster.getNumBands();
+        int bits = raster.getSampleModel().getSampleSize(0);
+        VoxelType type = switch (raster.getSampleModel().getDataType()) {
+            case DataBuffer.TYPE_BYTE -> VoxelType.UINT8;
+            case DataBuffer.TYPE_USHORT -> VoxelType.UINT16;
+            case DataBuffer.TYPE_SHORT -> VoxelType.INT16;
+            case DataBuffer.TYPE_INT -> VoxelType.INT32;
+            case DataBuffer.TYPE_FLOAT, DataBuffer.TYPE_DOUBLE -> VoxelType.FLOAT32;
+            default -> throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED,
+                    "The " + format + " image's sample type is not supported.");
+        };
+        ImageMetadata md = ImageMetadata.picture(format, type == VoxelType.FLOAT32 ? 32 : Math.min(bits,
+                8 * type.bytes()), colors == 1 ? "MONOCHROME2" : "RGB");
+        Image img = Image.allocate(type, w, h, 1, colors, Geometry.UNIT, md);
+        Object data = img.data();
+        if (type == VoxelType.FLOAT32) {
+            float[] row = new float[w * bands];
+            float[] dst = (float[]) data;
+            for (int y = 0; y < h; y++) {
+                raster.getPixels(x0, y0 + y, w, 1, row);
+                for (int x = 0; x < w; x++) {
+                    for (int c = 0; c < colors; c++) {
+                        dst[(y * w + x) * colors + c] = row[x * bands + c];
+                    }
+                }
+            }
+        } else {
+            int[] row = new int[w * bands];
+            for (int y = 0; y < h; y++) {
+                raster.getPixels(x0, y0 + y, w, 1, row);
+                int base = y * w * colors;
+                for (int x = 0; x < w; x++) {
+                    for (int c = 0; c < colors; c++) {
+                        int v = row[x * bands + c];
+                        int i = base + x * colors + c;
+                        switch (type) {
+                            case UINT8 -> ((byte[]) data)[i] = (byte) v;
+                            case UINT16, INT16 -> ((short[]) data)[i] = (short) v;
+                            default -> ((int[]) data)[i] = v;
+                        }
+                    }
+                }
+            }
+        }
+        return img;
+    }
+
+    private static Image fromPalette(Raster raster, IndexColorModel icm, String format) {
+        int n = icm.getMapSize();
+        boolean gray = true;
+        for (int i = 0; i < n; i++) {
+            if (icm.getRed(i) != icm.getGreen(i) || icm.getRed(i) != icm.getBlue(i)) {
+                gray = false;
+                break;
+            }
+        }
+        int w = raster.getWidth();
+        int h = raster.getHeight();
+        int ch = gray ? 1 : 3;
+        Image img = Image.allocate(VoxelType.UINT8, w, h, 1, ch, Geometry.UNIT,
+                ImageMetadata.picture(format, 8, gray ? "MONOCHROME2" : "RGB"));
+        byte[] dst = (byte[]) img.data();
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            raster.getSamples(raster.getMinX(), raster.getMinY() + y, w, 1, 0, row);
+            for (int x = 0; x < w; x++) {
+                int idx = Math.min(row[x], n - 1);
+                int i = (y * w + x) * ch;
+                dst[i] = (byte) icm.getRed(idx);
+                if (!gray) {
+                    dst[i + 1] = (byte) icm.getGreen(idx);
+                    dst[i + 2] = (byte) icm.getBlue(idx);
+                }
+            }
+        }
+        return img;
     }
 }
