@@ -36,6 +36,10 @@ import org.medprep.image.VoxelType;
  * {@link ImageMetadata#rescaleSlope()}/{@link ImageMetadata#rescaleIntercept()} (slope 0 or not finite means no
  * scaling: slope 1, intercept 0; an intercept that is not finite means 0), so {@code physical = stored × slope + intercept}, as in NIfTI.
  *
+ * <p><b>Metadata.</b> A {@code descrip} written by {@link NiftiWriter} restores modality, photometric
+ * interpretation and BitsStored ({@link NiftiDescription}); other files get modality OT, MONOCHROME2 (RGB for
+ * RGB24) and the type's bit width.
+ *
  * <p><b>Geometry</b> (the NIfTI standard's methods, in order of preference): the sform affine when
  * {@code sform_code > 0}; otherwise the qform (quaternion {@code b, c, d}, {@code a = sqrt(1 − b² − c² − d²)},
  * {@code qfac = −1} when {@code pixdim[0] < 0}, offsets {@code qoffset_*}) when {@code qform_code > 0};
@@ -158,6 +162,7 @@ public final class NiftiReader {
         ImageMetadata md = new ImageMetadata("NIfTI", "OT", rgb ? "RGB" : "MONOCHROME2",
                 type == VoxelType.FLOAT32 ? 32 : type.bytes() * 8, type.signed(), h.slope, h.inter,
                 Double.NaN, Double.NaN, null, null, null);
+        md = NiftiDescription.apply(h.descrip, md, type);
         return new Image(type, (int) h.nx, (int) h.ny, (int) h.nz, h.channels, data, h.geometry, md);
     }
 
@@ -222,7 +227,7 @@ public final class NiftiReader {
 
     /** The parsed fields we use. */
     private record Header(ByteOrder order, long nx, long ny, long nz, int channels, int datatype, VoxelType type,
-                          long voxOffset, double slope, double inter, Geometry geometry) {
+                          long voxOffset, double slope, double inter, Geometry geometry, byte[] descrip) {
 
         static Header parse(byte[] hb) throws ImageReadException {
             ByteBuffer b = ByteBuffer.wrap(hb).order(ByteOrder.LITTLE_ENDIAN);
@@ -291,7 +296,7 @@ public final class NiftiReader {
             }
             Geometry g = geometry(b);
             return new Header(b.order(), dim[1], dim[2], dim[3], channels, datatype, type, (long) voxOffsetF,
-                    slope, inter, g);
+                    slope, inter, g, java.util.Arrays.copyOfRange(hb, 148, 148 + NiftiDescription.LENGTH));
         }
 
         private static Geometry geometry(ByteBuffer b) {

@@ -35,7 +35,8 @@ import org.medprep.image.VoxelType;
  *
  * <p><b>Values.</b> Stored values are written unchanged; {@code scl_slope}/{@code scl_inter} carry the metadata's
  * rescale slope/intercept, so the physical values (e.g. Hounsfield units) survive. {@code cal_min/cal_max} are
- * 0 and {@code descrip} is "nifi-medprep". The output stream is not closed (a gzip stream is finished).
+ * 0; {@code descrip} carries modality, photometric interpretation, BitsStored and signedness
+ * ({@link NiftiDescription}), which NiftiReader restores. The output stream is not closed (a gzip stream is finished).
  *
  * <p>Errors: {@link IllegalArgumentException} when an axis or the channel count exceeds 32767 (NIfTI-1 stores
  * dimensions as signed 16-bit); {@link IOException} from the stream.
@@ -154,8 +155,7 @@ public final class NiftiWriter {
         b.putFloat(112, (float) image.metadata().rescaleSlope());
         b.putFloat(116, (float) image.metadata().rescaleIntercept());
         b.put(123, (byte) 2); // NIFTI_UNITS_MM, time unknown
-        byte[] descrip = "nifi-medprep".getBytes(StandardCharsets.US_ASCII);
-        b.put(148, descrip);
+        b.put(148, NiftiDescription.format(image.metadata()));
         b.putShort(252, (short) 1); // qform_code NIFTI_XFORM_SCANNER_ANAT
         b.putShort(254, (short) 1); // sform_code
         b.putFloat(256, (float) q[1]);

@@ -346,9 +346,11 @@ public class ValidateImage extends AbstractProcessor {
         FlowFile out = session.putAllAttributes(flowFile, attributes);
         String reason = attributes.getOrDefault(ATTR_INVALID_REASON, attributes.get(ATTR_FAILURE_REASON));
         Map<String, Object> parameters = new LinkedHashMap<>();
+        Map<PropertyDescriptor, String> configured = context.getProperties();
         for (PropertyDescriptor p : PROPERTIES) {
             if (!p.isSensitive()) {
-                parameters.put(p.getName(), context.getProperty(p).getValue());
+                String value = configured.get(p);
+                parameters.put(p.getName(), value == null ? p.getDefaultValue() : value);
             }
         }
         out = StepRecorder.routed(session, out, "ValidateImage", parameters, relationship, reason,

@@ -282,4 +282,22 @@ class NiftiTest {
         e = assertThrows(ImageReadException.class, () -> NiftiReader.read(huge, ReadLimits.DEFAULT));
         assertEquals(ImageReadException.Problem.TOO_LARGE, e.problem());
     }
+
+    @Test
+    void medprepMetadataSurvivesTheDescripField() throws Exception {
+        short[] data = new short[64 * 64];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (short) (i % 4096);
+        }
+        ImageMetadata cr = new ImageMetadata("DICOM", "CR", "MONOCHROME2", 12, false, 1, 0, Double.NaN,
+                Double.NaN, "1.2.3", "1.2.3.4", "1.2.840.10008.1.2.1");
+        Image in = new Image(VoxelType.UINT16, 64, 64, 1, 1, data, Geometry.UNIT, cr);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        NiftiWriter.write(in, out, false);
+        ImageMetadata back = NiftiReader.read(out.toByteArray(), ReadLimits.DEFAULT).image().metadata();
+        assertEquals("CR", back.modality());
+        assertEquals("MONOCHROME2", back.photometricInterpretation());
+        assertEquals(12, back.bitsStored());
+        assertEquals("NIfTI", back.format());
+    }
 }
