@@ -246,4 +246,42 @@ class NormalizeTest {
             assertTrue(f.getAttribute("medprep.failure.reason").contains("not a supported image format"));
         }
     }
+
+    @Test
+    void monochrome1IsInvertedOnceAcrossAChain() throws Exception {
+        Image stored = decode(CR);
+        TestRunner resize = TestRunners.newTestRunner(ResizeWithPadding.class);
+        resize.setProperty(ResizeWithPadding.WIDTH, "16");
+        resize.setProperty(ResizeWithPadding.HEIGHT, "16");
+        resize.setProperty(ResizeWithPadding.INTERPOLATION, "NEAREST");
+        resize.enqueue(CR, Map.of("filename", "6154"));
+        resize.run();
+        MockFlowFile resized = resize.getFlowFilesForRelationship(ResizeWithPadding.REL_SUCCESS).get(0);
+
+        runner.enqueue(resized.toByteArray(), resized.getAttributes());
+        runner.run();
+        runner.assertAllFlowFilesTransferred(Normalize.REL_SUCCESS, 1);
+        MockFlowFile out = runner.getFlowFilesForRelationship(Normalize.REL_SUCCESS).get(0);
+        Image scaled = decode(out.toByteArray());
+        for (int i = 0; i < stored.size(); i++) {
+            assertEquals((float) ((4095 - stored.get(i)) / 4095.0), (float) scaled.get(i), "sample " + i);
+        }
+        JsonNode h = history(out);
+        assertEquals(2, h.size());
+        assertEquals("ResizeWithPadding", h.get(0).get("processor").asText());
+        assertEquals("Normalize", h.get(1).get("processor").asText());
+        assertEquals(12, h.get(1).get("parameters").get("Bits Stored").asInt());
+    }
+
+    @Test
+    void percentilesOutOfOrderRouteToFailure() throws Exception {
+        runner.setProperty(Normalize.METHOD, "Percentile Clip");
+        runner.setProperty(Normalize.LOW_PERCENTILE, "99");
+        runner.setProperty(Normalize.HIGH_PERCENTILE, "1");
+        byte[] camera = Files.readAllBytes(CAMERA);
+        runner.enqueue(camera);
+        runner.run();
+        assertAllFailed(runner, Normalize.REL_FAILURE, "Normalize", List.of(camera),
+                Pattern.compile("^Percentiles must satisfy 0 <= low < high <= 100\\.$"));
+    }
 }
