@@ -244,4 +244,22 @@ class DenoiseTest {
         out.assertAttributeEquals("medprep.letterbox.scale", resized.getAttribute("medprep.letterbox.scale"));
         assertOneEventPerFlowFile(runner, ProvenanceEventType.CONTENT_MODIFIED, List.of(out));
     }
+
+    @Test
+    void unsupportedTypeOrEvenKernelRoutesToFailureWithTheOpsReason() throws Exception {
+        byte[] ct = Files.readAllBytes(RealFiles.pydicom("CT_small.dcm"));
+        runner.setProperty(org.medprep.nifi.Denoise.FILTER, "Non-Local Means");
+        runner.enqueue(ct);
+        runner.run();
+        assertAllFailed(runner, org.medprep.nifi.Denoise.REL_FAILURE, "Denoise", List.of(ct),
+                Pattern.compile("^Non-local means does not support int16 images\\.$"));
+
+        TestRunner even = TestRunners.newTestRunner(org.medprep.nifi.Denoise.class);
+        even.setProperty(org.medprep.nifi.Denoise.KERNEL_SIZE, "4");
+        byte[] camera = Files.readAllBytes(RealFiles.skimage("camera.png"));
+        even.enqueue(camera);
+        even.run();
+        assertAllFailed(even, org.medprep.nifi.Denoise.REL_FAILURE, "Denoise", List.of(camera),
+                Pattern.compile("^Median kernel must be odd and at least 3, not 4\\.$"));
+    }
 }
