@@ -194,4 +194,55 @@ class ResizeWithPaddingTest {
         assertEquals("Letterbox supports uint8, uint16, int16 and float32 images, not int32.",
                 failed.get(1).getAttribute("medprep.failure.reason"));
     }
+
+    /** Three CT_small slices (as read, +100, mirrored) stacked into an int16 NIfTI volume with 2.5 mm slices. */
+    private static byte[] ctVolume() throws Exception {
+        Image ct = input(RealFiles.pydicom("CT_small.dcm"));
+        int w = ct.width();
+        int h = ct.height();
+        Image vol = Image.allocate(ct.type(), w, h, 3, 1,
+                ct.geometry().withSpacing(new double[]{ct.geometry().spacing()[0], ct.geometry().spacing()[1], 2.5}),
+                ct.metadata());
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                double v = ct.get(ct.index(x, y, 0, 0));
+                vol.set(vol.index(x, y, 0, 0), v);
+                vol.set(vol.index(x, y, 1, 0), v + 100);
+                vol.set(vol.index(x, y, 2, 0), ct.get(ct.index(w - 1 - x, y, 0, 0)));
+            }
+        }
+        return org.medprep.testutil.ProcessorChecks.nifti(vol);
+    }
+
+    @Test
+    void volumeIsLetterboxedSliceBySliceAndNpyShapeIsZYX() throws Exception {
+        byte[] volume = ctVolume();
+        runner.setProperty(ResizeWithPadding.WIDTH, "64");
+        runner.setProperty(ResizeWithPadding.HEIGHT, "48");
+        runner.setProperty("Output Format", "NPY");
+        runner.enqueue(volume, Map.of("filename", "vol.nii"));
+        runner.run();
+        runner.assertAllFlowFilesTransferred(ResizeWithPadding.REL_SUCCESS, 1);
+        MockFlowFile out = runner.getFlowFilesForRelationship(ResizeWithPadding.REL_SUCCESS).get(0);
+        Image in = input(volume);
+        assertEquals(3, in.depth());
+        Image expected = Letterbox.apply(in, 64, 48, 0, Letterbox.Interpolation.LINEAR).image();
+        assertEncoded(out, OutputFormat.NPY, expected, "vol.npy");
+        assertEquals(List.of(3, 48, 64), java.util.Arrays.stream(
+                org.medprep.testutil.ProcessorChecks.npy(out.toByteArray()).shape()).boxed().toList());
+        out.assertAttributeEquals("medprep.depth", "3");
+        assertEquals(2.5, Double.parseDouble(out.getAttribute("medprep.spacing").split(",")[2]));
+        // Slice 1 is slice 0 + 100 everywhere inside the resized area (LINEAR interpolation is affine).
+        int left = Integer.parseInt(out.getAttribute("medprep.letterbox.offset.x"));
+        double a = expected.get(expected.index(left + 10, 24, 0, 0));
+        double b = expected.get(expected.index(left + 10, 24, 1, 0));
+        assertEquals(a + 100, b, 1.0);
+
+        TestRunner png = TestRunners.newTestRunner(ResizeWithPadding.class);
+        png.setProperty("Output Format", "PNG");
+        png.enqueue(volume);
+        png.run();
+        assertAllFailed(png, ResizeWithPadding.REL_FAILURE, "ResizeWithPadding", List.of(volume),
+                Pattern.compile("^PNG output needs a 2D image"));
+    }
 }
