@@ -131,15 +131,18 @@ public class SplitByPatient extends AbstractProcessor {
         String salt = context.getProperty(SALT).evaluateAttributeExpressions().getValue();
         double train = context.getProperty(TRAIN_RATIO).evaluateAttributeExpressions().asDouble();
         double validation = context.getProperty(VALIDATION_RATIO).evaluateAttributeExpressions().asDouble();
+        // The configured expression itself (not evaluated), as ValidateImage records its raw values.
+        String configuredKey = context.getProperties().get(GROUP_KEY);
+        String groupKeyExpression = configuredKey == null ? GROUP_KEY.getDefaultValue() : configuredKey;
         Map<String, Object> parameters = new LinkedHashMap<>();
-        parameters.put("Group Key", context.getProperty(GROUP_KEY).getValue());
+        parameters.put("Group Key", groupKeyExpression);
         parameters.put("Train Ratio", train);
         parameters.put("Validation Ratio", validation);
         parameters.put("Test Ratio", context.getProperty(TEST_RATIO).evaluateAttributeExpressions().asDouble());
         String key = context.getProperty(GROUP_KEY).evaluateAttributeExpressions(flowFile).getValue();
         long millis = (System.nanoTime() - start) / 1_000_000;
         if (key == null || key.isBlank()) {
-            String reason = "The group key " + context.getProperty(GROUP_KEY).getValue() + " is missing or empty.";
+            String reason = "The group key " + groupKeyExpression + " is missing or empty.";
             FlowFile failed = session.putAttribute(flowFile, "medprep.failure.reason", reason);
             failed = StepRecorder.routed(session, failed, "SplitByPatient", parameters, REL_FAILURE, reason, millis);
             session.transfer(failed, REL_FAILURE);
