@@ -128,7 +128,7 @@ public class Normalize extends AbstractProcessor {
                     p.put("Method", method);
                     Image out = switch (method) {
                         case BIT_DEPTH -> {
-                            p.put("Bits Stored", image.metadata().bitsStored());
+                            p.put("Bits Stored", Intensity.scaleBits(image));
                             yield Intensity.scaleByBitDepth(image);
                         }
                         case MIN_MAX -> Intensity.minMax(image);

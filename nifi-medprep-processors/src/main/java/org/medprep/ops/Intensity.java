@@ -28,9 +28,13 @@ public final class Intensity {
             throw new IllegalArgumentException("scaling by bit depth needs unsigned 8- or 16-bit samples; this image"
                     + " is " + Denoise.typeName(image) + " (use min-max or percentile normalization)");
         }
-        int bits = image.type() == VoxelType.UINT8 ? 8
-                : Math.max(1, Math.min(16, image.metadata().bitsStored()));
+        int bits = scaleBits(image);
         return affine(image, 1.0 / ((1 << bits) - 1), 0);
+    }
+
+    /** The bit depth {@link #scaleByBitDepth} divides by: 8 for uint8, else BitsStored clamped to 1..16. */
+    public static int scaleBits(Image image) {
+        return image.type() == VoxelType.UINT8 ? 8 : Math.max(1, Math.min(16, image.metadata().bitsStored()));
     }
 
     /** (v − min) / (max − min); a constant image becomes all 0. */
