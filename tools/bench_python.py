@@ -12,7 +12,8 @@
 # The clock covers the processing of all files (pool start-up excluded: a running NiFi has its threads
 # already). Files the pipeline rejects are counted in "rejected", not in "images".
 # Prints one JSON object: {"images", "seconds", "images_per_second", "workers", "cv2", "cv2_threads",
-# "rejected", "runs"}.
+# "rejected", "runs", "cpu_ms_per_image"}; the last is the CPU time (all threads of the working processes,
+# median run) per image - less sensitive than wall time to other load on the machine.
 #
 # Usage: /usr/bin/python3 tools/bench_python.py INDIR OUTDIR [--workers 1|2] [--repeat 3] [--cv-threads T]
 
@@ -41,6 +42,11 @@ def _init(outdir, threads):
 
 
 def _one(path):
+    c0 = time.process_time()
+    return _work(path), time.process_time() - c0
+
+
+def _work(path):
     label = os.path.basename(os.path.dirname(path))
     name = os.path.splitext(os.path.basename(path))[0]
     try:
@@ -57,14 +63,15 @@ def run(files, outdir, workers, threads):
     if workers == 1:
         _init(outdir, threads)
         t0 = time.perf_counter()
-        ok = sum(_one(f) for f in files)
-        return ok, time.perf_counter() - t0
+        res = [_one(f) for f in files]
+        dt = time.perf_counter() - t0
+        return sum(r[0] for r in res), dt, sum(r[1] for r in res)
     with multiprocessing.get_context("fork").Pool(workers, _init, (outdir, threads)) as pool:
         pool.map(int, range(workers * 4))          # make sure the workers are up before the clock starts
         t0 = time.perf_counter()
-        ok = sum(pool.imap_unordered(_one, files, chunksize=4))
+        res = list(pool.imap_unordered(_one, files, chunksize=4))
         dt = time.perf_counter() - t0
-    return ok, dt
+    return sum(r[0] for r in res), dt, sum(r[1] for r in res)
 
 
 def main():
@@ -79,16 +86,18 @@ def main():
     if not files:
         sys.exit("no files under %s" % a.indir)
     threads = a.cv_threads if a.cv_threads is not None else (1 if a.workers > 1 else None)
-    runs = []
+    runs, cpus = [], []
     ok = 0
     for _ in range(max(1, a.repeat)):
-        ok, dt = run(files, a.outdir, a.workers, threads)
+        ok, dt, cpu = run(files, a.outdir, a.workers, threads)
         runs.append(round(dt, 3))
+        cpus.append(cpu)
     med = statistics.median(runs)
     print(json.dumps({"images": ok, "seconds": round(med, 3), "images_per_second": round(ok / med, 2),
                       "workers": a.workers, "cv2": cv2.__version__,
                       "cv2_threads": threads if threads is not None else cv2.getNumThreads(),
-                      "rejected": len(files) - ok, "runs": runs}))
+                      "rejected": len(files) - ok, "runs": runs,
+                      "cpu_ms_per_image": round(1000 * statistics.median(cpus) / max(1, ok), 2)}))
 
 
 if __name__ == "__main__":
