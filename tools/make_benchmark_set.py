@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# make_benchmark_set.py - N chest-X-ray-sized images for timing the nifi-medprep flow and the Python seed:
+# single-channel 8-bit JPEGs (cv2.imwrite, quality 95), width and height each drawn in [1300, 2100] px, made
+# from real 2D images shipped by Debian's python3-skimage (grayscale photographs/textures, and grayscale
+# conversions of its colour photographs): for each output a source is picked, a random crop (50-100 % of each
+# side) is taken, resized with cv2.INTER_CUBIC or INTER_LINEAR to the drawn size, optionally flipped
+# horizontally, and gamma-adjusted (0.8-1.25) so no two files are alike. Fully deterministic (fixed
+# numpy RandomState seed): the same N gives byte-identical files.
+# Layout and names follow the Kaggle "Chest X-Ray Images (Pneumonia)" set:
+#   OUTDIR/{train,val,test}/{NORMAL,PNEUMONIA}/ with about 80/5/15 % of files and 73 % PNEUMONIA;
+#   PNEUMONIA person<N>_bacteria_<M>.jpeg / person<N>_virus_<M>.jpeg, NORMAL IM-XXXX-YYYY.jpeg or
+#   NORMAL2-IM-XXXX-YYYY.jpeg, 1-3 images per patient.
+# Idempotent: OUTDIR is deleted and recreated. Prints a summary (files, bytes, size range).
+#
+# Usage: /usr/bin/python3 tools/make_benchmark_set.py OUTDIR [N=300]
+
+import os
+import shutil
+import sys
+
+import cv2
+import numpy as np
+
+SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
+SOURCES = ["camera.png", "moon.png", "coins.png", "page.png", "text.png", "brick.png", "grass.png",
+           "gravel.png", "cell.png", "clock_motion.png", "astronaut.png", "chelsea.png", "coffee.png",
+           "rocket.jpg", "retina.jpg", "hubble_deep_field.jpg", "motorcycle_left.png", "ihc.png"]
+SEED = 20261121
+
+
+def load(name):
+    img = cv2.imread(os.path.join(SKIMAGE, name), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise SystemExit("cannot read %s/%s (python3-skimage installed?)" % (SKIMAGE, name))
+    if img.ndim == 3:
+        img = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2GRAY)
+    return img
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: make_benchmark_set.py OUTDIR [N=300]")
+    out = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) == 3 else 300
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    for split in ("train", "val", "test"):
+        for label in ("NORMAL", "PNEUMONIA"):
+            os.makedirs(os.path.join(out, split, label))
+    cv2.setRNGSeed(SEED)
+    rng = np.random.RandomState(SEED)
+    pool = [load(s) for s in SOURCES]
+    lut_x = np.arange(256) / 255.0
+    written, sizes, total = 0, [], 0
+    person, im, counter = 0, 0, 0
+    while written < n:
+        # One patient: label, Kaggle folder, 1-3 images.
+        label = "PNEUMONIA" if rng.rand() < 0.73 else "NORMAL"
+        r = rng.rand()
+        split = "train" if r < 0.80 else ("val" if r < 0.85 else "test")
+        k = min(n - written, 1 + rng.randint(3))
+        if label == "PNEUMONIA":
+            person += 1
+            kind = "bacteria" if rng.rand() < 0.65 else "virus"
+        else:
+            im += 1
+            prefix = "NORMAL2-IM-%04d" % (1000 + im) if rng.rand() < 0.5 else "IM-%04d" % im
+        for j in range(1, k + 1):
+            counter += 1
+            src = pool[rng.randint(len(pool))]
+            h0, w0 = src.shape
+            ch, cw = int(h0 * rng.uniform(0.5, 1.0)), int(w0 * rng.uniform(0.5, 1.0))
+            y, x = rng.randint(h0 - ch + 1), rng.randint(w0 - cw + 1)
+            crop = src[y:y + ch, x:x + cw]
+            W, H = int(rng.randint(1300, 2101)), int(rng.randint(1300, 2101))
+            interp = cv2.INTER_CUBIC if rng.rand() < 0.5 else cv2.INTER_LINEAR
+            img = cv2.resize(crop, (W, H), interpolation=interp)
+            if rng.rand() < 0.5:
+                img = cv2.flip(img, 1)
+            gamma = rng.uniform(0.8, 1.25)
+            img = cv2.LUT(img, np.clip(np.round(255 * lut_x ** gamma), 0, 255).astype(np.uint8))
+            if label == "PNEUMONIA":
+                name = "person%d_%s_%d.jpeg" % (person, kind, counter)
+            else:
+                name = "%s-%04d.jpeg" % (prefix, j)
+            p = os.path.join(out, split, label, name)
+            if not cv2.imwrite(p, img, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+                sys.exit("cannot write " + p)
+            written += 1
+            sizes.append((W, H))
+            total += os.path.getsize(p)
+    ws, hs = [s[0] for s in sizes], [s[1] for s in sizes]
+    print("make_benchmark_set: %d gray8 JPEG files (q95), %d bytes (%.1f MB), width %d-%d, height %d-%d, "
+          "%d PNEUMONIA patients, %d NORMAL patients -> %s"
+          % (written, total, total / 1e6, min(ws), max(ws), min(hs), max(hs), person, im, out))
+
+
+if __name__ == "__main__":
+    main()
