@@ -235,7 +235,8 @@ def flow_spec():
                          config={**pixel, "properties": {
                              "Patient Key Secret": "#{patient.key.secret}",
                              "Patient ID for Non-DICOM Input": "#{patient.id.expression}",
-                             "Minimum Width": "64", "Minimum Height": "64"}})
+                             "Minimum Width": "64", "Minimum Height": "64",
+                             "Allowed Modalities": "CR,DX"}})
     P["resize"] = dict(type=MEDPREP + "ResizeWithPadding", name="ResizeWithPadding 224x224", pos=(COL_MAIN, 5 * ROW),
                        config={**pixel, "properties": {"Width": "224", "Height": "224", "Padding Value": "0",
                                                        "Interpolation": "AREA", "Output Format": "NIFTI"}})
