@@ -429,6 +429,16 @@ def log_tail(nifi_dir, n=60):
         return f"(no log at {path})"
 
 
+def event_time(event):
+    """Seconds since the epoch of a provenance event's eventTime ("11/21/2026 23:43:45.517 UTC")."""
+    try:
+        import calendar
+        t = time.strptime(event["eventTime"][:19], "%m/%d/%Y %H:%M:%S")
+        return calendar.timegm(t) + float("0" + event["eventTime"][19:23])
+    except (KeyError, ValueError):
+        return float("inf")
+
+
 def upload(nifi, flow_file, name):
     root = nifi.root_id()
     boundary = "----medprep" + uuid.uuid4().hex
@@ -505,9 +515,11 @@ def run(args):
     written = [p for v in outs.values() for p in v] + originals + reasons
     last_mtime = max((os.path.getmtime(p) for p in written), default=t0)
 
+    # every provenance event of this run's group (the instance may hold events of earlier runs)
     group_procs = {p["id"] for p in nifi.processors(pg)}
     prov = nifi.provenance_query(max_results=args.max_events)
-    events = [e for e in prov.get("provenanceEvents", []) if e.get("componentId") in group_procs]
+    events = [e for e in prov.get("provenanceEvents", [])
+              if (e.get("groupId") == pg or e.get("componentId") in group_procs) and event_time(e) >= t0 - 1]
     by_type = {}
     for e in events:
         by_type[e["eventType"]] = by_type.get(e["eventType"], 0) + 1
