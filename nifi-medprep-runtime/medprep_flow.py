@@ -16,6 +16,7 @@
 Standard library only (Debian's /usr/bin/python3).
 """
 import argparse
+import collections
 import json
 import os
 import secrets
@@ -350,8 +351,9 @@ def build_flow(args):
     P, C = flow_spec()
     ids = {}
     for key, p in P.items():
+        config = {"penaltyDuration": "1 sec", **p["config"]}
         comp = {"type": p["type"], "name": p["name"], "position": {"x": p["pos"][0], "y": p["pos"][1]},
-                "config": p["config"]}
+                "config": config}
         ids[key] = nifi.post(f"/process-groups/{pg}/processors", {"revision": {"version": 0}, "component": comp})["id"]
     for src, rels, dst in C:
         comp = {"source": {"id": ids[src], "groupId": pg, "type": "PROCESSOR"},
@@ -418,15 +420,18 @@ def quarantined(out_dir):
     return originals, reasons, kinds
 
 
-def log_tail(nifi_dir, n=60):
+def log_tail(nifi_dir, n=30):
     if not nifi_dir:
         return ""
     path = os.path.join(nifi_dir, "logs", "nifi-app.log")
     try:
         with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
+            lines = f.readlines()
     except OSError:
         return f"(no log at {path})"
+    # WARN/ERROR records (first line each) of the log; the INFO chatter of stopping processors says nothing
+    picked = [ln for ln in lines if " WARN " in ln[:60] or " ERROR " in ln[:60]]
+    return "".join(picked[-n:]) or "".join(lines[-n:])
 
 
 def event_time(event):
@@ -488,6 +493,7 @@ def run(args):
     nifi.set_group_state(pg, "RUNNING")
     deadline = t0 + args.timeout
     last_report = 0
+    idle_since, last_counts = None, None
     while True:
         outs = outputs(out_dir)
         n_out = sum(len(v) for v in outs.values())
@@ -505,6 +511,15 @@ def run(args):
             last_report = now
         if now > deadline:
             break
+        # idle: nothing queued or running and no new file for --idle-timeout s -> something is lost
+        counts = (n_out, len(originals), len(reasons))
+        if queued == 0 and snap.get("activeThreadCount", 0) == 0 and counts == last_counts:
+            idle_since = idle_since or now
+            if now - idle_since >= args.idle_timeout:
+                break
+        else:
+            idle_since = None
+        last_counts = counts
         time.sleep(1)
     nifi.set_group_state(pg, "STOPPED")
     nifi.wait_stopped(pg)
@@ -548,13 +563,18 @@ def run(args):
 
     accounted = n_out + len(originals)
     if accounted != len(inputs) or len(reasons) != len(originals):
-        produced = {os.path.splitext(os.path.basename(p))[0] for v in outs.values() for p in v}
-        produced |= {os.path.splitext(os.path.basename(p))[0] for p in originals}
-        missing = [p for p in inputs if os.path.splitext(os.path.basename(p))[0] not in produced]
+        # outputs are named <stem>.npy and quarantined files keep the input name: match by name, with multiplicity
+        stem = lambda p: os.path.splitext(os.path.basename(p))[0]
+        deficit = collections.Counter(map(stem, inputs))
+        deficit.subtract(collections.Counter([stem(p) for v in outs.values() for p in v] + list(map(stem, originals))))
+        missing = [os.path.relpath(p, in_dir) + ("  (this name occurs in several input folders: outputs or "
+                                                 "quarantine files of the same name overwrote each other)"
+                                                 if list(map(stem, inputs)).count(stem(p)) > 1 else "")
+                   for p in sorted(inputs) if deficit[stem(p)] > 0]
         snap = nifi.group_status(pg)
         msg = (f"{len(inputs)} inputs but {n_out} outputs + {len(originals)} quarantined "
                f"({len(reasons)} reason files); {snap.get('flowFilesQueued', 0)} FlowFiles still queued "
-               f"after {args.timeout} s.\n  not accounted for:\n    " + "\n    ".join(missing[:50]))
+               f"after {time.time() - t0:.0f} s.\n  not accounted for:\n    " + "\n    ".join(missing[:50]))
         raise NiFiError(msg)
     # the group stays (stopped) for inspection in the UI; the next run replaces it
     if args.keep_running:
@@ -576,7 +596,9 @@ def main():
     r.add_argument("--output", required=True)
     r.add_argument("--secret", help="patient key secret (default: random per run)")
     r.add_argument("--param", action="append", metavar="NAME=VALUE", help="set another parameter")
-    r.add_argument("--timeout", type=float, default=1800)
+    r.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds (default 1800)")
+    r.add_argument("--idle-timeout", type=float, default=30,
+                   help="give up when queues are empty and no file appeared for this many seconds (default 30)")
     r.add_argument("--max-events", type=int, default=1000000)
     r.add_argument("--nifi-dir", help="NiFi instance directory (for the log tail on errors)")
     r.add_argument("--keep-running", action="store_true", help="leave the group running")
