@@ -204,8 +204,10 @@ REASON_EL = ("${medprep.invalid.reason:escapeJson()}${medprep.failure.reason:esc
              ":ifElse('Routed to a failure relationship of a NiFi standard processor (fetching the input or "
              "writing the output failed; see the bulletins / nifi-app.log).', '')}")
 
-COL_MAIN, COL_Q = 0, 640
-ROW = 190
+# NiFi 2 draws processors 352 x 128 px; the quarantine column sits right of the main column, and failure
+# connections bend at BUS_X (their labels centred there, level with their source processor).
+COL_MAIN, COL_Q, BUS_X = 0, 800, 580
+ROW = 220
 
 
 def flow_spec():
@@ -360,6 +362,9 @@ def build_flow(args):
                 "destination": {"id": ids[dst], "groupId": pg, "type": "PROCESSOR"},
                 "selectedRelationships": rels,
                 "backPressureObjectThreshold": 10000, "backPressureDataSizeThreshold": "1 GB"}
+        if P[src]["pos"][0] == COL_MAIN and P[dst]["pos"][0] == COL_Q:
+            comp["bends"] = [{"x": BUS_X, "y": P[src]["pos"][1] + 64}]
+            comp["labelIndex"] = 0
         nifi.post(f"/process-groups/{pg}/connections", {"revision": {"version": 0}, "component": comp})
     # every processor must be valid
     bad = []
