@@ -205,7 +205,7 @@ REASON_EL = ("${medprep.invalid.reason:escapeJson()}${medprep.failure.reason:esc
              "writing the output failed; see the bulletins / nifi-app.log).', '')}")
 
 # NiFi 2 draws processors 352 x 128 px; the quarantine column sits right of the main column, and failure
-# connections bend at BUS_X (their labels centred there, level with their source processor).
+# connections run along a vertical bus at BUS_X (labels where they join it, level with their source processor).
 COL_MAIN, COL_Q, BUS_X = 0, 800, 580
 ROW = 220
 
@@ -364,6 +364,8 @@ def build_flow(args):
                 "backPressureObjectThreshold": 10000, "backPressureDataSizeThreshold": "1 GB"}
         if P[src]["pos"][0] == COL_MAIN and P[dst]["pos"][0] == COL_Q:
             comp["bends"] = [{"x": BUS_X, "y": P[src]["pos"][1] + 64}]
+            if P[src]["pos"][1] != P[dst]["pos"][1]:  # then along the bus into the quarantine record's side
+                comp["bends"].append({"x": BUS_X, "y": P[dst]["pos"][1] + 64})
             comp["labelIndex"] = 0
         nifi.post(f"/process-groups/{pg}/connections", {"revision": {"version": 0}, "component": comp})
     # every processor must be valid
