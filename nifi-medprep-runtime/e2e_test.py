@@ -136,12 +136,15 @@ def check_outputs(c, sample, out, seed):
 
 def check_lineage(c, nifi, out):
     events = nifi.provenance_query()["provenanceEvents"]
+    details_cache = {}
     sends = {}
     for e in events:
-        uri = e.get("transitUri") or ""
-        if e["eventType"] == "SEND" and uri.endswith(".npy"):
-            sends[os.path.realpath(urllib.parse.unquote(urllib.parse.urlparse(uri).path))] = e["flowFileUuid"]
-    details_cache = {}
+        if e["eventType"] == "SEND" and e.get("componentType") == "PutFile":
+            # the summarized query leaves out the transit URI: read the whole event
+            full = details_cache.setdefault(str(e["id"]), nifi.get(f"/provenance-events/{e['id']}")["provenanceEvent"])
+            uri = full.get("transitUri") or ""
+            if uri.endswith(".npy"):
+                sends[os.path.realpath(urllib.parse.unquote(urllib.parse.urlparse(uri).path))] = e["flowFileUuid"]
     for path in npy_files(out):
         uuid = sends.get(os.path.realpath(path))
         if not c.check(uuid is not None, f"no SEND provenance event for {path}"):
@@ -150,9 +153,10 @@ def check_lineage(c, nifi, out):
         nodes.sort(key=lambda n: (n["millis"], int(n["id"])))
         evs = []
         for n in nodes:
-            if n["id"] not in details_cache:
-                details_cache[n["id"]] = nifi.get(f"/provenance-events/{n['id']}")["provenanceEvent"]
-            evs.append(details_cache[n["id"]])
+            key = str(n["id"])
+            if key not in details_cache:
+                details_cache[key] = nifi.get(f"/provenance-events/{n['id']}")["provenanceEvent"]
+            evs.append(details_cache[key])
         types = [e["componentType"] for e in evs]
         name = os.path.relpath(path, out)
         c.check(bool(evs) and evs[0]["componentType"] == "ListFile", f"{name}: lineage starts at {types[:1]}")

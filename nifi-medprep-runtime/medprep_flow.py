@@ -242,7 +242,7 @@ def flow_spec():
                              "Allowed Modalities": "CR,DX"}})
     P["resize"] = dict(type=MEDPREP + "ResizeWithPadding", name="ResizeWithPadding 224x224", pos=(COL_MAIN, 5 * ROW),
                        config={**pixel, "properties": {"Width": "224", "Height": "224", "Padding Value": "0",
-                                                       "Interpolation": "AREA", "Output Format": "NIFTI"}})
+                                                       "Interpolation": "LINEAR", "Output Format": "NIFTI"}})
     P["denoise"] = dict(type=MEDPREP + "Denoise", name="Denoise Median 3", pos=(COL_MAIN, 6 * ROW),
                         config={**pixel, "properties": {"Filter": "Median", "Kernel Size": "3",
                                                         "Output Format": "NIFTI"}})

@@ -313,7 +313,8 @@ def main(argv=None):
             p = os.path.join(a.stage8, label, name + ".png")
             os.makedirs(os.path.dirname(p), exist_ok=True)
             cv2.imwrite(p, stage["clahe"])
-        written.append({"file": rel, "npy": os.path.relpath(out, a.outdir), "split": split})
+        written.append({"file": rel, "npy": os.path.relpath(out, a.outdir), "split": split,
+                        "bits": int(stage["clahe"].dtype.itemsize * 8)})
     os.makedirs(a.outdir, exist_ok=True)
     with open(os.path.join(a.outdir, "seed_report.json"), "w") as f:
         json.dump({"written": written, "rejected": rejected, "mean": a.mean, "std": a.std,
