@@ -151,29 +151,24 @@ class NiFi:
         req = {"maxResults": max_results, "summarize": True, "incrementalResults": False}
         if search_terms:
             req["searchTerms"] = {k: {"value": v, "inverse": False} for k, v in search_terms.items()}
-        q = self.post("/provenance", {"provenance": {"request": req}})["provenance"]
-        try:
-            for _ in range(240):
-                if q["finished"]:
-                    return q["results"]
-                time.sleep(0.5)
-                q = self.get(f"/provenance/{q['id']}")["provenance"]
-            raise NiFiError("provenance query did not finish")
-        finally:
-            self.delete(f"/provenance/{q['id']}")
+        return self._finished("/provenance", "provenance", {"request": req})
 
     def lineage(self, flowfile_uuid):
-        q = self.post("/provenance/lineage",
-                      {"lineage": {"request": {"lineageRequestType": "FLOWFILE", "uuid": flowfile_uuid}}})["lineage"]
+        return self._finished("/provenance/lineage", "lineage",
+                              {"request": {"lineageRequestType": "FLOWFILE", "uuid": flowfile_uuid}})
+
+    def _finished(self, path, key, request):
+        """Submits an asynchronous provenance request, polls it until finished (2 min at most), deletes it."""
+        q = self.post(path, {key: request})[key]
         try:
             for _ in range(240):
                 if q["finished"]:
                     return q["results"]
                 time.sleep(0.5)
-                q = self.get(f"/provenance/lineage/{q['id']}")["lineage"]
-            raise NiFiError("lineage query did not finish")
+                q = self.get(f"{path}/{q['id']}")[key]
+            raise NiFiError(f"{key} request did not finish")
         finally:
-            self.delete(f"/provenance/lineage/{q['id']}")
+            self.delete(f"{path}/{q['id']}")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -23,20 +23,14 @@ import sys
 import cv2
 import numpy as np
 
-SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from skimage_gray import SKIMAGE, skimage_gray  # noqa: E402
 SOURCES = ["camera.png", "moon.png", "coins.png", "page.png", "text.png", "brick.png", "grass.png",
            "gravel.png", "cell.png", "clock_motion.png", "astronaut.png", "chelsea.png", "coffee.png",
            "rocket.jpg", "retina.jpg", "hubble_deep_field.jpg", "motorcycle_left.png", "ihc.png"]
 SEED = 20261121
 
 
-def load(name):
-    img = cv2.imread(os.path.join(SKIMAGE, name), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise SystemExit("cannot read %s/%s (python3-skimage installed?)" % (SKIMAGE, name))
-    if img.ndim == 3:
-        img = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2GRAY)
-    return img
 
 
 def main():
@@ -51,7 +45,7 @@ def main():
             os.makedirs(os.path.join(out, split, label))
     cv2.setRNGSeed(SEED)
     rng = np.random.RandomState(SEED)
-    pool = [load(s) for s in SOURCES]
+    pool = [skimage_gray(s) for s in SOURCES]
     lut_x = np.arange(256) / 255.0
     written, sizes, total = 0, [], 0
     person, im, counter = 0, 0, 0

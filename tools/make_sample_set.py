@@ -33,17 +33,11 @@ import sys
 import cv2
 import numpy as np
 
-SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from skimage_gray import SKIMAGE, skimage_gray  # noqa: E402
 PYDICOM = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
 
 
-def gray(name):
-    img = cv2.imread(os.path.join(SKIMAGE, name), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise SystemExit("cannot read %s/%s (python3-skimage installed?)" % (SKIMAGE, name))
-    if img.ndim == 3:
-        img = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2GRAY)
-    return img
 
 
 def upscale(img, long_side):
@@ -97,7 +91,7 @@ def main():
         print("%-55s %9d B  %s" % (os.path.relpath(path, out), os.path.getsize(path), note))
 
     for split, label, name, src, side, flip in PLAN:
-        img = gray(src)
+        img = skimage_gray(src)
         if side:
             img = upscale(img, side)
         if flip:
@@ -108,7 +102,7 @@ def main():
         record(p, "%s %dx%d gray8 JPEG" % (src, img.shape[1], img.shape[0]))
 
     # 16-bit grayscale PNG (uint16 path: CLAHE 65536 bins, then / 65535).
-    moon16 = upscale(gray("moon.png").astype(np.uint16) * 257, 1024)
+    moon16 = upscale(skimage_gray("moon.png").astype(np.uint16) * 257, 1024)
     p = os.path.join(out, "train", "NORMAL", "NORMAL2-IM-9002-0001.png")
     cv2.imwrite(p, moon16)
     record(p, "moon.png x257 1024x1024 gray16 PNG")
