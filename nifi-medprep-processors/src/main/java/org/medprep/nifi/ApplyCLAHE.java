@@ -4,7 +4,6 @@ package org.medprep.nifi;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.nifi.annotation.behavior.InputRequirement;
 import org.apache.nifi.annotation.behavior.SideEffectFree;
 import org.apache.nifi.annotation.behavior.SupportsBatching;
@@ -13,13 +12,10 @@ import org.apache.nifi.annotation.behavior.WritesAttributes;
 import org.apache.nifi.annotation.documentation.CapabilityDescription;
 import org.apache.nifi.annotation.documentation.Tags;
 import org.apache.nifi.components.PropertyDescriptor;
-import org.apache.nifi.processor.AbstractProcessor;
 import org.apache.nifi.processor.ProcessContext;
-import org.apache.nifi.processor.ProcessSession;
-import org.apache.nifi.processor.Relationship;
 import org.apache.nifi.processor.util.StandardValidators;
 import org.medprep.nifi.shared.ImageTransformer;
-import org.medprep.nifi.shared.OutputFormatProperty;
+import org.medprep.nifi.shared.ImageTransformProcessor;
 import org.medprep.ops.Clahe;
 
 /** Contrast Limited Adaptive Histogram Equalization over OpenCV ({@link Clahe}). */
@@ -35,7 +31,7 @@ import org.medprep.ops.Clahe;
         @WritesAttribute(attribute = "medprep.failure.reason", description = "Why the image went to failure."),
         @WritesAttribute(attribute = "mime.type", description = "MIME type of the Output Format.")
 })
-public class ApplyCLAHE extends AbstractProcessor {
+public class ApplyCLAHE extends ImageTransformProcessor {
 
     public static final PropertyDescriptor CLIP_LIMIT = new PropertyDescriptor.Builder()
             .name("Clip Limit")
@@ -62,28 +58,16 @@ public class ApplyCLAHE extends AbstractProcessor {
             .addValidator(StandardValidators.POSITIVE_INTEGER_VALIDATOR)
             .build();
 
-    public static final Relationship REL_SUCCESS = new Relationship.Builder()
-            .name("success").description("Equalized images.").build();
-    public static final Relationship REL_FAILURE = new Relationship.Builder()
-            .name("failure").description("Images that could not be read or equalized; medprep.failure.reason says why.")
-            .build();
 
-    private static final List<PropertyDescriptor> PROPERTIES = List.of(CLIP_LIMIT, TILE_COLUMNS, TILE_ROWS,
-            OutputFormatProperty.OUTPUT_FORMAT);
-    private static final Set<Relationship> RELATIONSHIPS = Set.of(REL_SUCCESS, REL_FAILURE);
+    private static final List<PropertyDescriptor> PROPERTIES = List.of(CLIP_LIMIT, TILE_COLUMNS, TILE_ROWS);
 
     @Override
-    protected List<PropertyDescriptor> getSupportedPropertyDescriptors() {
+    protected List<PropertyDescriptor> transformProperties() {
         return PROPERTIES;
     }
 
     @Override
-    public Set<Relationship> getRelationships() {
-        return RELATIONSHIPS;
-    }
-
-    @Override
-    public void onTrigger(ProcessContext context, ProcessSession session) {
+    protected ImageTransformer.Operation operation(ProcessContext context) {
         double clip = context.getProperty(CLIP_LIMIT).asDouble();
         int columns = context.getProperty(TILE_COLUMNS).asInteger();
         int rows = context.getProperty(TILE_ROWS).asInteger();
@@ -91,7 +75,6 @@ public class ApplyCLAHE extends AbstractProcessor {
         parameters.put("Clip Limit", clip);
         parameters.put("Tile Grid Columns", columns);
         parameters.put("Tile Grid Rows", rows);
-        ImageTransformer.onTrigger(context, session, getLogger(), "ApplyCLAHE", REL_SUCCESS, REL_FAILURE,
-                (image, flowFile) -> new ImageTransformer.Step(Clahe.apply(image, clip, columns, rows), parameters));
+        return (image, flowFile) -> new ImageTransformer.Step(Clahe.apply(image, clip, columns, rows), parameters);
     }
 }

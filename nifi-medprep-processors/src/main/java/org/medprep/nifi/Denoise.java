@@ -4,7 +4,6 @@ package org.medprep.nifi;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.nifi.annotation.behavior.InputRequirement;
 import org.apache.nifi.annotation.behavior.SideEffectFree;
 import org.apache.nifi.annotation.behavior.SupportsBatching;
@@ -15,14 +14,11 @@ import org.apache.nifi.annotation.behavior.WritesAttributes;
 import org.apache.nifi.annotation.documentation.CapabilityDescription;
 import org.apache.nifi.annotation.documentation.Tags;
 import org.apache.nifi.components.PropertyDescriptor;
-import org.apache.nifi.processor.AbstractProcessor;
 import org.apache.nifi.processor.ProcessContext;
-import org.apache.nifi.processor.ProcessSession;
-import org.apache.nifi.processor.Relationship;
 import org.apache.nifi.processor.util.StandardValidators;
 import org.medprep.image.Image;
 import org.medprep.nifi.shared.ImageTransformer;
-import org.medprep.nifi.shared.OutputFormatProperty;
+import org.medprep.nifi.shared.ImageTransformProcessor;
 
 /** Median, Gaussian, bilateral or non-local means denoising over OpenCV ({@link org.medprep.ops.Denoise}). */
 @Tags({"medical imaging", "denoise", "median", "Gaussian", "bilateral", "non-local means", "OpenCV"})
@@ -38,7 +34,7 @@ import org.medprep.nifi.shared.OutputFormatProperty;
         @WritesAttribute(attribute = "medprep.failure.reason", description = "Why the image went to failure."),
         @WritesAttribute(attribute = "mime.type", description = "MIME type of the Output Format.")
 })
-public class Denoise extends AbstractProcessor {
+public class Denoise extends ImageTransformProcessor {
 
     static final String MEDIAN = "Median";
     static final String GAUSSIAN = "Gaussian";
@@ -135,71 +131,59 @@ public class Denoise extends AbstractProcessor {
             .dependsOn(FILTER, NL_MEANS)
             .build();
 
-    public static final Relationship REL_SUCCESS = new Relationship.Builder()
-            .name("success").description("Denoised images.").build();
-    public static final Relationship REL_FAILURE = new Relationship.Builder()
-            .name("failure").description("Images that could not be read or filtered; medprep.failure.reason says why.")
-            .build();
 
     private static final List<PropertyDescriptor> PROPERTIES = List.of(FILTER, KERNEL_SIZE, SIGMA, SIGMA_UNIT,
-            DIAMETER, SIGMA_COLOR, SIGMA_SPACE, H, TEMPLATE_WINDOW, SEARCH_WINDOW, OutputFormatProperty.OUTPUT_FORMAT);
-    private static final Set<Relationship> RELATIONSHIPS = Set.of(REL_SUCCESS, REL_FAILURE);
+            DIAMETER, SIGMA_COLOR, SIGMA_SPACE, H, TEMPLATE_WINDOW, SEARCH_WINDOW);
 
     @Override
-    protected List<PropertyDescriptor> getSupportedPropertyDescriptors() {
+    protected List<PropertyDescriptor> transformProperties() {
         return PROPERTIES;
     }
 
     @Override
-    public Set<Relationship> getRelationships() {
-        return RELATIONSHIPS;
-    }
-
-    @Override
-    public void onTrigger(ProcessContext context, ProcessSession session) {
+    protected ImageTransformer.Operation operation(ProcessContext context) {
         String filter = context.getProperty(FILTER).getValue();
-        ImageTransformer.onTrigger(context, session, getLogger(), "Denoise", REL_SUCCESS, REL_FAILURE,
-                (image, flowFile) -> {
-                    Map<String, Object> p = new LinkedHashMap<>();
-                    p.put("Filter", filter);
-                    Image out = switch (filter) {
-                        case MEDIAN -> {
-                            int k = context.getProperty(KERNEL_SIZE).asInteger();
-                            p.put("Kernel Size", k);
-                            yield org.medprep.ops.Denoise.median(image, k);
-                        }
-                        case GAUSSIAN -> {
-                            double sigma = context.getProperty(SIGMA).asDouble();
-                            boolean mm = "mm".equals(context.getProperty(SIGMA_UNIT).getValue());
-                            double[] s = image.geometry().spacing();
-                            double sx = mm ? sigma / s[0] : sigma;
-                            double sy = mm ? sigma / s[1] : sigma;
-                            p.put("Sigma", sigma);
-                            p.put("Sigma Unit", mm ? "mm" : "pixels");
-                            p.put("Sigma X (pixels)", sx);
-                            p.put("Sigma Y (pixels)", sy);
-                            yield org.medprep.ops.Denoise.gaussian(image, sx, sy);
-                        }
-                        case BILATERAL -> {
-                            int d = context.getProperty(DIAMETER).asInteger();
-                            double sc = context.getProperty(SIGMA_COLOR).asDouble();
-                            double ss = context.getProperty(SIGMA_SPACE).asDouble();
-                            p.put("Diameter", d);
-                            p.put("Sigma Color", sc);
-                            p.put("Sigma Space", ss);
-                            yield org.medprep.ops.Denoise.bilateral(image, d, sc, ss);
-                        }
-                        default -> {
-                            double h = context.getProperty(H).asDouble();
-                            int t = context.getProperty(TEMPLATE_WINDOW).asInteger();
-                            int w = context.getProperty(SEARCH_WINDOW).asInteger();
-                            p.put("Filter Strength", h);
-                            p.put("Template Window Size", t);
-                            p.put("Search Window Size", w);
-                            yield org.medprep.ops.Denoise.nonLocalMeans(image, h, t, w);
-                        }
-                    };
-                    return new ImageTransformer.Step(out, p);
-                });
+        return (image, flowFile) -> {
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("Filter", filter);
+            Image out = switch (filter) {
+                case MEDIAN -> {
+                    int k = context.getProperty(KERNEL_SIZE).asInteger();
+                    p.put("Kernel Size", k);
+                    yield org.medprep.ops.Denoise.median(image, k);
+                }
+                case GAUSSIAN -> {
+                    double sigma = context.getProperty(SIGMA).asDouble();
+                    boolean mm = "mm".equals(context.getProperty(SIGMA_UNIT).getValue());
+                    double[] s = image.geometry().spacing();
+                    double sx = mm ? sigma / s[0] : sigma;
+                    double sy = mm ? sigma / s[1] : sigma;
+                    p.put("Sigma", sigma);
+                    p.put("Sigma Unit", mm ? "mm" : "pixels");
+                    p.put("Sigma X (pixels)", sx);
+                    p.put("Sigma Y (pixels)", sy);
+                    yield org.medprep.ops.Denoise.gaussian(image, sx, sy);
+                }
+                case BILATERAL -> {
+                    int d = context.getProperty(DIAMETER).asInteger();
+                    double sc = context.getProperty(SIGMA_COLOR).asDouble();
+                    double ss = context.getProperty(SIGMA_SPACE).asDouble();
+                    p.put("Diameter", d);
+                    p.put("Sigma Color", sc);
+                    p.put("Sigma Space", ss);
+                    yield org.medprep.ops.Denoise.bilateral(image, d, sc, ss);
+                }
+                default -> {
+                    double h = context.getProperty(H).asDouble();
+                    int t = context.getProperty(TEMPLATE_WINDOW).asInteger();
+                    int w = context.getProperty(SEARCH_WINDOW).asInteger();
+                    p.put("Filter Strength", h);
+                    p.put("Template Window Size", t);
+                    p.put("Search Window Size", w);
+                    yield org.medprep.ops.Denoise.nonLocalMeans(image, h, t, w);
+                }
+            };
+            return new ImageTransformer.Step(out, p);
+        };
     }
 }

@@ -4,7 +4,6 @@ package org.medprep.nifi;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.nifi.annotation.behavior.InputRequirement;
 import org.apache.nifi.annotation.behavior.SideEffectFree;
 import org.apache.nifi.annotation.behavior.SupportsBatching;
@@ -14,14 +13,11 @@ import org.apache.nifi.annotation.documentation.CapabilityDescription;
 import org.apache.nifi.annotation.documentation.Tags;
 import org.apache.nifi.components.PropertyDescriptor;
 import org.apache.nifi.expression.ExpressionLanguageScope;
-import org.apache.nifi.processor.AbstractProcessor;
 import org.apache.nifi.processor.ProcessContext;
-import org.apache.nifi.processor.ProcessSession;
-import org.apache.nifi.processor.Relationship;
 import org.apache.nifi.processor.util.StandardValidators;
 import org.medprep.image.Image;
 import org.medprep.nifi.shared.ImageTransformer;
-import org.medprep.nifi.shared.OutputFormatProperty;
+import org.medprep.nifi.shared.ImageTransformProcessor;
 import org.medprep.ops.Intensity;
 
 /** Intensity normalization to float32 ({@link Intensity}). */
@@ -38,7 +34,7 @@ import org.medprep.ops.Intensity;
         @WritesAttribute(attribute = "medprep.failure.reason", description = "Why the image went to failure."),
         @WritesAttribute(attribute = "mime.type", description = "MIME type of the Output Format.")
 })
-public class Normalize extends AbstractProcessor {
+public class Normalize extends ImageTransformProcessor {
 
     static final String BIT_DEPTH = "Scale by Bit Depth";
     static final String MIN_MAX = "Min-Max";
@@ -99,60 +95,48 @@ public class Normalize extends AbstractProcessor {
             .dependsOn(METHOD, PERCENTILE)
             .build();
 
-    public static final Relationship REL_SUCCESS = new Relationship.Builder()
-            .name("success").description("Normalized float32 images.").build();
-    public static final Relationship REL_FAILURE = new Relationship.Builder()
-            .name("failure").description("Images that could not be read or normalized; medprep.failure.reason says why.")
-            .build();
 
     private static final List<PropertyDescriptor> PROPERTIES = List.of(METHOD, FOREGROUND_ONLY, MEAN, STD,
-            LOW_PERCENTILE, HIGH_PERCENTILE, OutputFormatProperty.OUTPUT_FORMAT);
-    private static final Set<Relationship> RELATIONSHIPS = Set.of(REL_SUCCESS, REL_FAILURE);
+            LOW_PERCENTILE, HIGH_PERCENTILE);
 
     @Override
-    protected List<PropertyDescriptor> getSupportedPropertyDescriptors() {
+    protected List<PropertyDescriptor> transformProperties() {
         return PROPERTIES;
     }
 
     @Override
-    public Set<Relationship> getRelationships() {
-        return RELATIONSHIPS;
-    }
-
-    @Override
-    public void onTrigger(ProcessContext context, ProcessSession session) {
+    protected ImageTransformer.Operation operation(ProcessContext context) {
         String method = context.getProperty(METHOD).getValue();
-        ImageTransformer.onTrigger(context, session, getLogger(), "Normalize", REL_SUCCESS, REL_FAILURE,
-                (image, flowFile) -> {
-                    Map<String, Object> p = new LinkedHashMap<>();
-                    p.put("Method", method);
-                    Image out = switch (method) {
-                        case BIT_DEPTH -> {
-                            p.put("Bits Stored", Intensity.scaleBits(image));
-                            yield Intensity.scaleByBitDepth(image);
-                        }
-                        case MIN_MAX -> Intensity.minMax(image);
-                        case Z_SCORE -> {
-                            boolean fg = context.getProperty(FOREGROUND_ONLY).asBoolean();
-                            p.put("Foreground Only", fg);
-                            yield Intensity.zScore(image, fg);
-                        }
-                        case Z_SCORE_FIXED -> {
-                            double mean = context.getProperty(MEAN).evaluateAttributeExpressions().asDouble();
-                            double std = context.getProperty(STD).evaluateAttributeExpressions().asDouble();
-                            p.put("Mean", mean);
-                            p.put("Standard Deviation", std);
-                            yield Intensity.zScore(image, mean, std);
-                        }
-                        default -> {
-                            double lo = context.getProperty(LOW_PERCENTILE).asDouble();
-                            double hi = context.getProperty(HIGH_PERCENTILE).asDouble();
-                            p.put("Low Percentile", lo);
-                            p.put("High Percentile", hi);
-                            yield Intensity.percentileClip(image, lo, hi);
-                        }
-                    };
-                    return new ImageTransformer.Step(out, p);
-                });
+        return (image, flowFile) -> {
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("Method", method);
+            Image out = switch (method) {
+                case BIT_DEPTH -> {
+                    p.put("Bits Stored", Intensity.scaleBits(image));
+                    yield Intensity.scaleByBitDepth(image);
+                }
+                case MIN_MAX -> Intensity.minMax(image);
+                case Z_SCORE -> {
+                    boolean fg = context.getProperty(FOREGROUND_ONLY).asBoolean();
+                    p.put("Foreground Only", fg);
+                    yield Intensity.zScore(image, fg);
+                }
+                case Z_SCORE_FIXED -> {
+                    double mean = context.getProperty(MEAN).evaluateAttributeExpressions().asDouble();
+                    double std = context.getProperty(STD).evaluateAttributeExpressions().asDouble();
+                    p.put("Mean", mean);
+                    p.put("Standard Deviation", std);
+                    yield Intensity.zScore(image, mean, std);
+                }
+                default -> {
+                    double lo = context.getProperty(LOW_PERCENTILE).asDouble();
+                    double hi = context.getProperty(HIGH_PERCENTILE).asDouble();
+                    p.put("Low Percentile", lo);
+                    p.put("High Percentile", hi);
+                    yield Intensity.percentileClip(image, lo, hi);
+                }
+            };
+            return new ImageTransformer.Step(out, p);
+        };
     }
 }

@@ -4,7 +4,6 @@ package org.medprep.nifi;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.nifi.annotation.behavior.InputRequirement;
 import org.apache.nifi.annotation.behavior.SideEffectFree;
 import org.apache.nifi.annotation.behavior.SupportsBatching;
@@ -16,13 +15,10 @@ import org.apache.nifi.annotation.documentation.CapabilityDescription;
 import org.apache.nifi.annotation.documentation.SeeAlso;
 import org.apache.nifi.annotation.documentation.Tags;
 import org.apache.nifi.components.PropertyDescriptor;
-import org.apache.nifi.processor.AbstractProcessor;
 import org.apache.nifi.processor.ProcessContext;
-import org.apache.nifi.processor.ProcessSession;
-import org.apache.nifi.processor.Relationship;
 import org.apache.nifi.processor.util.StandardValidators;
 import org.medprep.nifi.shared.ImageTransformer;
-import org.medprep.nifi.shared.OutputFormatProperty;
+import org.medprep.nifi.shared.ImageTransformProcessor;
 import org.medprep.ops.Letterbox;
 
 /** Letterbox: aspect-preserving resize then centred constant padding ({@link Letterbox}). */
@@ -48,7 +44,7 @@ import org.medprep.ops.Letterbox;
         @WritesAttribute(attribute = "filename", description = "Extension replaced by the Output Format's.")
 })
 @SeeAlso({ValidateImage.class})
-public class ResizeWithPadding extends AbstractProcessor {
+public class ResizeWithPadding extends ImageTransformProcessor {
 
     public static final PropertyDescriptor WIDTH = new PropertyDescriptor.Builder()
             .name("Width")
@@ -83,45 +79,32 @@ public class ResizeWithPadding extends AbstractProcessor {
             .defaultValue("LINEAR")
             .build();
 
-    public static final Relationship REL_SUCCESS = new Relationship.Builder()
-            .name("success").description("Letterboxed images.").build();
-    public static final Relationship REL_FAILURE = new Relationship.Builder()
-            .name("failure").description("Images that could not be read or resized; medprep.failure.reason says why.")
-            .build();
 
-    private static final List<PropertyDescriptor> PROPERTIES = List.of(WIDTH, HEIGHT, PADDING_VALUE, INTERPOLATION,
-            OutputFormatProperty.OUTPUT_FORMAT);
-    private static final Set<Relationship> RELATIONSHIPS = Set.of(REL_SUCCESS, REL_FAILURE);
+    private static final List<PropertyDescriptor> PROPERTIES = List.of(WIDTH, HEIGHT, PADDING_VALUE, INTERPOLATION);
 
     @Override
-    protected List<PropertyDescriptor> getSupportedPropertyDescriptors() {
+    protected List<PropertyDescriptor> transformProperties() {
         return PROPERTIES;
     }
 
     @Override
-    public Set<Relationship> getRelationships() {
-        return RELATIONSHIPS;
-    }
-
-    @Override
-    public void onTrigger(ProcessContext context, ProcessSession session) {
+    protected ImageTransformer.Operation operation(ProcessContext context) {
         int width = context.getProperty(WIDTH).asInteger();
         int height = context.getProperty(HEIGHT).asInteger();
         double pad = context.getProperty(PADDING_VALUE).asDouble();
         Letterbox.Interpolation interpolation = Letterbox.Interpolation.valueOf(
                 context.getProperty(INTERPOLATION).getValue());
-        ImageTransformer.onTrigger(context, session, getLogger(), "ResizeWithPadding", REL_SUCCESS, REL_FAILURE,
-                (image, flowFile) -> {
-                    Letterbox.Result r = Letterbox.apply(image, width, height, pad, interpolation);
-                    Map<String, Object> parameters = new LinkedHashMap<>();
-                    parameters.put("Width", width);
-                    parameters.put("Height", height);
-                    parameters.put("Padding Value", pad);
-                    parameters.put("Interpolation", interpolation.name());
-                    return new ImageTransformer.Step(r.image(), parameters, Map.of(
-                            "medprep.letterbox.scale", Double.toString(r.scale()),
-                            "medprep.letterbox.offset.x", Integer.toString(r.offsetX()),
-                            "medprep.letterbox.offset.y", Integer.toString(r.offsetY())));
-                });
+        return (image, flowFile) -> {
+            Letterbox.Result r = Letterbox.apply(image, width, height, pad, interpolation);
+            Map<String, Object> parameters = new LinkedHashMap<>();
+            parameters.put("Width", width);
+            parameters.put("Height", height);
+            parameters.put("Padding Value", pad);
+            parameters.put("Interpolation", interpolation.name());
+            return new ImageTransformer.Step(r.image(), parameters, Map.of(
+                    "medprep.letterbox.scale", Double.toString(r.scale()),
+                    "medprep.letterbox.offset.x", Integer.toString(r.offsetX()),
+                    "medprep.letterbox.offset.y", Integer.toString(r.offsetY())));
+        };
     }
 }
