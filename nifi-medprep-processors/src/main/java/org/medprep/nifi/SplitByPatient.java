@@ -132,8 +132,7 @@ public class SplitByPatient extends AbstractProcessor {
         double train = context.getProperty(TRAIN_RATIO).evaluateAttributeExpressions().asDouble();
         double validation = context.getProperty(VALIDATION_RATIO).evaluateAttributeExpressions().asDouble();
         // The configured expression itself (not evaluated), as ValidateImage records its raw values.
-        String configuredKey = context.getProperties().get(GROUP_KEY);
-        String groupKeyExpression = configuredKey == null ? GROUP_KEY.getDefaultValue() : configuredKey;
+        String groupKeyExpression = StepRecorder.configured(context, GROUP_KEY);
         Map<String, Object> parameters = new LinkedHashMap<>();
         parameters.put("Group Key", groupKeyExpression);
         parameters.put("Train Ratio", train);

@@ -346,11 +346,9 @@ public class ValidateImage extends AbstractProcessor {
         FlowFile out = session.putAllAttributes(flowFile, attributes);
         String reason = attributes.getOrDefault(ATTR_INVALID_REASON, attributes.get(ATTR_FAILURE_REASON));
         Map<String, Object> parameters = new LinkedHashMap<>();
-        Map<PropertyDescriptor, String> configured = context.getProperties();
         for (PropertyDescriptor p : PROPERTIES) {
             if (!p.isSensitive()) {
-                String value = configured.get(p);
-                parameters.put(p.getName(), value == null ? p.getDefaultValue() : value);
+                parameters.put(p.getName(), StepRecorder.configured(context, p));
             }
         }
         out = StepRecorder.routed(session, out, "ValidateImage", parameters, relationship, reason,

@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 package org.medprep.ops;
 
+import java.lang.reflect.Array;
 import java.util.Arrays;
 import org.medprep.image.Image;
 import org.medprep.image.VoxelType;
@@ -65,36 +66,20 @@ public final class OpenCv {
             throw new IllegalArgumentException("Mat " + m + " does not match " + image);
         }
         Mat c = m.isContinuous() ? m : m.clone();
-        int offset = z * image.sliceSize();
+        Object volume = image.data();
         int n = image.sliceSize();
-        switch (image.data()) {
-            case byte[] b -> {
-                byte[] t = n == b.length ? b : new byte[n];
-                c.get(0, 0, t);
-                copyBack(t, b, offset, n);
-            }
-            case short[] s -> {
-                short[] t = n == s.length ? s : new short[n];
-                c.get(0, 0, t);
-                copyBack(t, s, offset, n);
-            }
-            case int[] a -> {
-                int[] t = n == a.length ? a : new int[n];
-                c.get(0, 0, t);
-                copyBack(t, a, offset, n);
-            }
-            case float[] f -> {
-                float[] t = n == f.length ? f : new float[n];
-                c.get(0, 0, t);
-                copyBack(t, f, offset, n);
-            }
-            default -> throw new IllegalStateException("unexpected array " + image.data().getClass());
+        // Mat.get has no offset form for these types: read into a slice-sized array unless the image is one slice.
+        Object slice = n == Array.getLength(volume) ? volume
+                : Array.newInstance(volume.getClass().getComponentType(), n);
+        switch (slice) {
+            case byte[] b -> c.get(0, 0, b);
+            case short[] s -> c.get(0, 0, s);
+            case int[] a -> c.get(0, 0, a);
+            case float[] f -> c.get(0, 0, f);
+            default -> throw new IllegalStateException("unexpected array " + volume.getClass());
         }
-    }
-
-    private static void copyBack(Object slice, Object volume, int offset, int n) {
         if (slice != volume) {
-            System.arraycopy(slice, 0, volume, offset, n);
+            System.arraycopy(slice, 0, volume, z * n, n);
         }
     }
 }

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Map;
+import org.apache.nifi.components.PropertyDescriptor;
 import org.apache.nifi.flowfile.FlowFile;
+import org.apache.nifi.processor.ProcessContext;
 import org.apache.nifi.processor.ProcessSession;
 import org.apache.nifi.processor.Relationship;
 
@@ -30,6 +32,15 @@ public final class StepRecorder {
     public static String bundleVersion() {
         String v = StepRecorder.class.getPackage().getImplementationVersion();
         return v == null ? "unknown" : v;
+    }
+
+    /**
+     * The value a user configured for {@code property}, or its default, without evaluating Expression Language:
+     * what a step records as its parameter (e.g. "${medprep.patient.key}", not one FlowFile's key).
+     */
+    public static String configured(ProcessContext context, PropertyDescriptor property) {
+        String value = context.getProperties().get(property);
+        return value == null ? property.getDefaultValue() : value;
     }
 
     /** Records a content-changing step: history attribute plus one CONTENT_MODIFIED event. */
