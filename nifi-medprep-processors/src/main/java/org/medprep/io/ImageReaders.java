@@ -19,12 +19,22 @@ public final class ImageReaders {
      *                            pixel data, is an inconsistent series or uses an encoding we cannot decode
      */
     public static DecodedImage read(byte[] content, ReadLimits limits) throws ImageReadException {
+        return read(content, limits, ColorHandling.KEEP_CHANNELS);
+    }
+
+    /**
+     * As {@link #read(byte[], ReadLimits)}, with {@code color} applied by the PNG and JPEG decoders themselves
+     * (see {@link ColorHandling}); other formats return colour as 3 channels and leave the conversion to the
+     * caller ({@code org.medprep.ops.Grayscale}).
+     */
+    public static DecodedImage read(byte[] content, ReadLimits limits, ColorHandling color)
+            throws ImageReadException {
         ImageFormat format = ImageFormat.sniff(content);
         return switch (format) {
             case DICOM -> DicomReader.read(content, limits);
             case DICOM_ZIP -> DicomSeriesZipReader.read(content, limits);
             case NIFTI, NIFTI_GZ -> NiftiReader.read(content, limits);
-            case PNG, JPEG, TIFF -> PictureReader.read(content, format, limits);
+            case PNG, JPEG, TIFF -> PictureReader.read(content, format, limits, color);
         };
     }
 }

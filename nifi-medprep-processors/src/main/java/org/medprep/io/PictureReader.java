@@ -3,6 +3,10 @@ package org.medprep.io;
 
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
+import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBufferByte;
+import java.awt.image.DataBufferShort;
+import java.awt.image.DataBufferUShort;
 import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
@@ -14,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 import java.awt.color.ColorSpace;
 import java.awt.color.ICC_ColorSpace;
@@ -29,38 +32,25 @@ import org.medprep.image.ImageMetadata;
 import org.medprep.image.VoxelType;
 
 /**
- * Reads a 2D picture — PNG (ISO/IEC 15948), JPEG (baseline/progressive JFIF, ISO/IEC 10918-1) or TIFF
- * (TIFF 6.0) — through javax.imageio (the JDK's decoders; jai-imageio-core adds readers too). The result is a
- * 2D {@link Image} (depth 1), row y = 0 at the top, {@link Geometry#UNIT} (1 mm spacing, no real geometry known).
+ * Reads a 2D picture — PNG (ISO/IEC 15948, by {@link PngReader} through OpenCV), JPEG (ISO/IEC 10918-1, by
+ * {@link JpegReader} through libjpeg-turbo) or TIFF (TIFF 6.0, here through javax.imageio: the JDK's decoders,
+ * jai-imageio-core adds readers too). The result is a 2D {@link Image} (depth 1), row y = 0 at the top,
+ * {@link Geometry#UNIT} (1 mm spacing, no real geometry known).
  *
- * <p><b>Samples</b> come from the decoded raster, never through a colour conversion, so grayscale values are
- * exactly the stored ones (a 16-bit PNG gives its exact 16-bit values):
- * <ul>
- *   <li>grayscale 8-bit → UINT8, 16-bit → UINT16, 1 channel; TIFF signed 16-bit → INT16, 32-bit integer →
- *       INT32, float → FLOAT32;</li>
- *   <li>RGB → 3 channels in R, G, B order (UINT8, or UINT16 for 16-bit RGB); an alpha channel is dropped
- *       (gray+alpha gives 1 channel, RGBA 3);</li>
- *   <li>palette images (and grayscale of 1, 2 or 4 bits, which the decoder presents as a gray palette): a palette
- *       whose entries are all gray gives 1 channel of the entries' 8-bit gray value (so 1/2/4-bit gray is scaled
- *       to 0..255, as libpng's expansion does); any other palette gives 3 channels RGB UINT8.</li>
- * </ul>
- * JPEG colour images come back as the decoder's RGB (YCbCr converted by the decoder); an embedded ICC profile
- * is <em>not</em> applied (the JDK would convert to sRGB through it; OpenCV and libjpeg do not); CMYK/YCCK JPEG and other
- * colour spaces are {@link ImageReadException.Problem#UNSUPPORTED}. A multi-page TIFF gives its first page only.
+ * <p><b>TIFF samples</b> come from the decoded raster, never through a colour conversion: grayscale 8-bit →
+ * UINT8, 16-bit → UINT16, signed 16-bit → INT16, 32-bit integer → INT32, float → FLOAT32; RGB → 3 channels
+ * R, G, B (alpha dropped); palette images: a palette whose entries are all gray gives 1 channel of the entries'
+ * gray value, any other 3 channels RGB UINT8. A multi-page TIFF gives its first page only. Colour TIFFs are kept
+ * as 3 channels here; {@link ColorHandling#GRAYSCALE} is applied by the caller for them (as for DICOM RGB).
  * Metadata: {@link ImageMetadata#picture} with format "PNG"/"JPEG"/"TIFF", bitsStored from the sample size
  * and photometric "MONOCHROME2" or "RGB".
  *
- * <p><b>Errors.</b> The width and height are read from the header (for PNG from IHDR, by our own parser) and
- * checked against {@link ReadLimits} before any pixel is decoded: {@link ImageReadException.Problem#TOO_LARGE}.
- * Decoders often return a partial image for a damaged file; this reader refuses it with
- * {@link ImageReadException.Problem#CORRUPT} when: a PNG's chunk structure is incomplete (a chunk cut short, a
- * CRC mismatch, no IEND); a TIFF's strips or tiles (first directory) reach beyond the end of the file; the
- * decoder reports a warning while reading a PNG or JPEG (libjpeg's
- * "Premature end of JPEG file" is a warning, not an exception); the decoder throws or meets the end of the data.
+ * <p><b>Errors.</b> The width and height are read from the header and checked against {@link ReadLimits} before
+ * any pixel is decoded: {@link ImageReadException.Problem#TOO_LARGE}. A TIFF whose strips or tiles (first
+ * directory) reach beyond the end of the file, or that the decoder cannot read, is
+ * {@link ImageReadException.Problem#CORRUPT}; PNG and JPEG rules are in their readers' comments.
  */
 public final class PictureReader {
-
-    private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
 
     private PictureReader() {
     }
@@ -69,25 +59,41 @@ public final class PictureReader {
      * @param content the whole file
      * @param format  PNG, JPEG or TIFF, as {@link ImageFormat#sniff} found it
      * @param limits  size limits checked from the header before decoding
+     * @param color   what to do with colour images ({@link ColorHandling})
      * @return the 2D image and an empty header map
      * @throws ImageReadException CORRUPT, TOO_LARGE or UNSUPPORTED as described in the class comment
      */
-    public static DecodedImage read(byte[] content, ImageFormat format, ReadLimits limits) throws ImageReadException {
-        String name = switch (format) {
-            case PNG -> "PNG";
-            case JPEG -> "JPEG";
-            case TIFF -> "TIFF";
+    public static DecodedImage read(byte[] content, ImageFormat format, ReadLimits limits, ColorHandling color)
+            throws ImageReadException {
+        return switch (format) {
+            case PNG -> PngReader.read(content, limits, color);
+            case JPEG -> JpegReader.read(content, limits, color);
+            case TIFF -> {
+                checkTiff(content);
+                yield new DecodedImage(toImage(decodeImageIo(content, "TIFF", limits), "TIFF"), Map.of());
+            }
             default -> throw new IllegalArgumentException("PictureReader reads PNG, JPEG or TIFF, not " + format);
         };
-        if (format == ImageFormat.PNG) {
-            checkPng(content, limits);
-        }
-        if (format == ImageFormat.TIFF) {
-            checkTiff(content);
-        }
+    }
+
+    /**
+     * Decodes the first image with the JDK's decoder for {@code name} ("JPEG", "TIFF"), size checked from the
+     * header first; a decoder warning (PNG, JPEG) or exception is CORRUPT, "unsupported" messages UNSUPPORTED.
+     */
+    static BufferedImage decodeImageIo(byte[] content, String name, ReadLimits limits) throws ImageReadException {
+        return (BufferedImage) decodeWithImageIo(content, name, limits, false);
+    }
+
+    /** As {@link #decodeImageIo} but the raw raster, without colour conversion (YCbCr stays YCbCr). */
+    static Raster decodeRawRasterImageIo(byte[] content, String name, ReadLimits limits) throws ImageReadException {
+        return (Raster) decodeWithImageIo(content, name, limits, true);
+    }
+
+    private static Object decodeWithImageIo(byte[] content, String name, ReadLimits limits, boolean raster)
+            throws ImageReadException {
         ImageReader reader = decoder(name);
         List<String> warnings = new ArrayList<>();
-        BufferedImage bi;
+        Object decoded;
         try (ImageInputStream iis = new MemoryCacheImageInputStream(new ByteArrayInputStream(content))) {
             reader.setInput(iis, true, true);
             reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
@@ -95,7 +101,8 @@ public final class PictureReader {
             int h = reader.getHeight(0);
             ImageTypeSpecifier raw = reader.getRawImageType(0);
             limits.check(w, h, 1, raw == null ? 3 : Math.max(1, Math.min(3, raw.getNumBands())));
-            bi = reader.read(0, rawParam(reader, format));
+            decoded = raster ? reader.readRaster(0, reader.getDefaultReadParam())
+                    : reader.read(0, rawParam(reader, name));
         } catch (ImageReadException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
@@ -110,12 +117,12 @@ public final class PictureReader {
         } finally {
             reader.dispose();
         }
-        if (!warnings.isEmpty() && format != ImageFormat.TIFF) {
+        if (!warnings.isEmpty() && !name.equals("TIFF")) {
             throw new ImageReadException(ImageReadException.Problem.CORRUPT,
                     "The " + name + " image is damaged or truncated: the decoder reported \"" + warnings.get(0)
                             + "\".");
         }
-        return new DecodedImage(toImage(bi, name), Map.of());
+        return decoded;
     }
 
     /**
@@ -123,9 +130,9 @@ public final class PictureReader {
      * profile unless the destination type is the profile's own colour space: choose that type so the samples are
      * the decoded values themselves, as libjpeg (and OpenCV, pydicom) give them.
      */
-    private static ImageReadParam rawParam(ImageReader reader, ImageFormat format) throws IOException {
+    private static ImageReadParam rawParam(ImageReader reader, String format) throws IOException {
         ImageReadParam param = reader.getDefaultReadParam();
-        if (format != ImageFormat.JPEG) {
+        if (!format.equals("JPEG")) {
             return param;
         }
         Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
@@ -231,60 +238,11 @@ public final class PictureReader {
         return v;
     }
 
-    /** IHDR size check first (before anything is decoded), then the chunk structure: complete, CRCs, IEND. */
-    private static void checkPng(byte[] b, ReadLimits limits) throws ImageReadException {
-        if (b.length < 33 || b[12] != 'I' || b[13] != 'H' || b[14] != 'D' || b[15] != 'R' || be32(b, 8) != 13) {
-            throw corrupt("The PNG file does not start with an IHDR chunk.");
-        }
-        long w = be32(b, 16) & 0xFFFFFFFFL;
-        long h = be32(b, 20) & 0xFFFFFFFFL;
-        int colorType = b[25] & 0xFF;
-        limits.check(w, h, 1, colorType == 0 || colorType == 4 ? 1 : 3);
-        int pos = PNG_SIGNATURE.length;
-        boolean idat = false;
-        CRC32 crc = new CRC32();
-        while (true) {
-            if (pos + 12 > b.length) {
-                throw corrupt("The PNG file is truncated: it ends inside a chunk header at byte " + pos
-                        + " and has no IEND chunk.");
-            }
-            long len = be32(b, pos) & 0xFFFFFFFFL;
-            if (pos + 12 + len > b.length) {
-                throw corrupt("The PNG file is truncated: a " + chunkName(b, pos + 4) + " chunk declares " + len
-                        + " bytes but the file ends first.");
-            }
-            crc.reset();
-            crc.update(b, pos + 4, (int) len + 4);
-            if ((int) crc.getValue() != be32(b, pos + 8 + (int) len)) {
-                throw corrupt("The PNG file is damaged: the " + chunkName(b, pos + 4) + " chunk's CRC does not match.");
-            }
-            String type = chunkName(b, pos + 4);
-            if (type.equals("IDAT")) {
-                idat = true;
-            }
-            if (type.equals("IEND")) {
-                break;
-            }
-            pos += 12 + (int) len;
-        }
-        if (!idat) {
-            throw corrupt("The PNG file has no image data (no IDAT chunk).");
-        }
-    }
-
-    private static String chunkName(byte[] b, int at) {
-        return new String(b, at, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
-    }
-
-    private static int be32(byte[] b, int at) {
-        return (b[at] & 0xFF) << 24 | (b[at + 1] & 0xFF) << 16 | (b[at + 2] & 0xFF) << 8 | (b[at + 3] & 0xFF);
-    }
-
     private static ImageReadException corrupt(String message) {
         return new ImageReadException(ImageReadException.Problem.CORRUPT, message);
     }
 
-    private static Image toImage(BufferedImage bi, String format) throws ImageReadException {
+    static Image toImage(BufferedImage bi, String format) throws ImageReadException {
         Raster raster = bi.getRaster();
         int w = raster.getWidth();
         int h = raster.getHeight();
@@ -314,6 +272,9 @@ public final class PictureReader {
                 8 * type.bytes()), colors == 1 ? "MONOCHROME2" : "RGB");
         Image img = Image.allocate(type, w, h, 1, colors, Geometry.UNIT, md);
         Object data = img.data();
+        if (copiedInBulk(raster, bands, colors, data)) {
+            return img;
+        }
         if (type == VoxelType.FLOAT32) {
             float[] row = new float[w * bands];
             float[] dst = (float[]) data;
@@ -344,6 +305,38 @@ public final class PictureReader {
             }
         }
         return img;
+    }
+
+    /**
+     * Copies the raster's one bank straight into {@code data} when its layout already is ours (samples
+     * interleaved in channel order, rows packed, no offsets): the common case of 8/16-bit gray and RGB, in one
+     * {@code System.arraycopy} instead of a per-pixel loop. False (nothing copied) for any other layout.
+     */
+    private static boolean copiedInBulk(Raster raster, int bands, int colors, Object data) {
+        if (bands != colors || raster.getSampleModelTranslateX() != 0 || raster.getSampleModelTranslateY() != 0
+                || !(raster.getSampleModel() instanceof ComponentSampleModel sm)
+                || sm.getPixelStride() != bands || sm.getScanlineStride() != raster.getWidth() * bands
+                || raster.getDataBuffer().getNumBanks() != 1 || raster.getDataBuffer().getOffset() != 0) {
+            return false;
+        }
+        int[] offsets = sm.getBandOffsets();
+        for (int b = 0; b < bands; b++) {
+            if (offsets[b] != b || sm.getBankIndices()[b] != 0) {
+                return false;
+            }
+        }
+        Object bank = switch (raster.getDataBuffer()) {
+            case DataBufferByte d -> data instanceof byte[] ? d.getData() : null;
+            case DataBufferUShort d -> data instanceof short[] ? d.getData() : null;
+            case DataBufferShort d -> data instanceof short[] ? d.getData() : null;
+            default -> null;
+        };
+        int n = raster.getWidth() * raster.getHeight() * bands;
+        if (bank == null || java.lang.reflect.Array.getLength(bank) < n) {
+            return false;
+        }
+        System.arraycopy(bank, 0, data, 0, n);
+        return true;
     }
 
     private static Image fromPalette(Raster raster, IndexColorModel icm, String format) {

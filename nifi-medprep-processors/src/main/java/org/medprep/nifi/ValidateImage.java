@@ -1,6 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 package org.medprep.nifi;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -21,9 +23,12 @@ import org.apache.nifi.annotation.behavior.WritesAttributes;
 import org.apache.nifi.annotation.documentation.CapabilityDescription;
 import org.apache.nifi.annotation.documentation.Tags;
 import org.apache.nifi.annotation.documentation.UseCase;
+import org.apache.nifi.annotation.lifecycle.OnScheduled;
+import org.apache.nifi.components.DescribedValue;
 import org.apache.nifi.components.PropertyDescriptor;
 import org.apache.nifi.expression.ExpressionLanguageScope;
 import org.apache.nifi.flowfile.FlowFile;
+import org.apache.nifi.flowfile.attributes.CoreAttributes;
 import org.apache.nifi.processor.AbstractProcessor;
 import org.apache.nifi.processor.ProcessContext;
 import org.apache.nifi.processor.ProcessSession;
@@ -33,11 +38,16 @@ import org.apache.nifi.processor.util.StandardValidators;
 import org.medprep.image.Image;
 import org.medprep.image.ImageMetadata;
 import org.medprep.image.PixelDigest;
+import org.medprep.io.ColorHandling;
 import org.medprep.io.DecodedImage;
 import org.medprep.io.ImageReadException;
+import org.medprep.io.JpegReader;
+import org.medprep.io.OutputFormat;
 import org.medprep.io.ReadLimits;
+import org.medprep.nifi.shared.ColorImagesProperty;
 import org.medprep.nifi.shared.FlowFileImages;
 import org.medprep.nifi.shared.ImageAttributes;
+import org.medprep.nifi.shared.ImageTransformer;
 import org.medprep.nifi.shared.PatientPseudonym;
 import org.medprep.nifi.shared.StepRecorder;
 import org.medprep.ops.ImageStats;
@@ -173,6 +183,47 @@ public class ValidateImage extends AbstractProcessor {
             .defaultValue("false")
             .build();
 
+    /** What a valid image's content becomes. */
+    public enum OutputContent implements DescribedValue {
+        ORIGINAL("Original File", "The content is left exactly as it came in (validation only)."),
+        DECODED_NIFTI("Decoded Image (NIfTI)", "A valid image's content is replaced by the decoded image as "
+                + "uncompressed NIfTI-1 (stored values, colour as Color Images says, geometry and the DICOM basics "
+                + "in the header), so the next processor does not decode the file again; filename gets .nii and "
+                + "mime.type application/x-nifti. Invalid and failed images keep their original content.");
+
+        private final String displayName;
+        private final String description;
+
+        OutputContent(String displayName, String description) {
+            this.displayName = displayName;
+            this.description = description;
+        }
+
+        @Override
+        public String getValue() {
+            return name();
+        }
+
+        @Override
+        public String getDisplayName() {
+            return displayName;
+        }
+
+        @Override
+        public String getDescription() {
+            return description;
+        }
+    }
+
+    public static final PropertyDescriptor OUTPUT_CONTENT = new PropertyDescriptor.Builder()
+            .name("Output Content")
+            .description("What a valid image's content becomes: the original file, or the decoded image as NIfTI "
+                    + "(one decode per image in a flow instead of two: a JPEG is decoded here and never again).")
+            .required(true)
+            .allowableValues(OutputContent.class)
+            .defaultValue(OutputContent.ORIGINAL)
+            .build();
+
     public static final Relationship REL_VALID = new Relationship.Builder()
             .name("valid")
             .description("Images that passed every check.")
@@ -192,7 +243,19 @@ public class ValidateImage extends AbstractProcessor {
 
     private static final List<PropertyDescriptor> PROPERTIES = List.of(MAX_VOXELS, MIN_WIDTH, MIN_HEIGHT,
             BLANK_MEAN_THRESHOLD, REQUIRED_DICOM_ATTRIBUTES, ALLOWED_MODALITIES, PATIENT_KEY_SECRET,
-            NON_DICOM_PATIENT_ID, EXPOSE_PATIENT_IDENTIFIERS);
+            NON_DICOM_PATIENT_ID, EXPOSE_PATIENT_IDENTIFIERS, ColorImagesProperty.COLOR_IMAGES, OUTPUT_CONTENT);
+
+    /**
+     * Every setting but the per-FlowFile Patient ID expression, resolved once when the processor is scheduled.
+     *
+     * @param parameters what each step records: the configured values, sensitive ones left out
+     */
+    private record Settings(ReadLimits limits, int minWidth, int minHeight, double blankThreshold,
+                            List<String> requiredDicom, Set<String> modalities, String secret, boolean expose,
+                            ColorHandling color, OutputContent outputContent, Map<String, Object> parameters) {
+    }
+
+    private volatile Settings settings;
 
     private static final Set<Relationship> RELATIONSHIPS = Set.of(REL_VALID, REL_INVALID, REL_FAILURE);
 
@@ -206,64 +269,95 @@ public class ValidateImage extends AbstractProcessor {
         return RELATIONSHIPS;
     }
 
+    @OnScheduled
+    public void resolveSettings(ProcessContext context) {
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        for (PropertyDescriptor p : PROPERTIES) {
+            if (!p.isSensitive()) {
+                parameters.put(p.getName(), StepRecorder.configured(context, p));
+            }
+        }
+        parameters.put("JPEG Decoder", JpegReader.decoderName());
+        settings = new Settings(new ReadLimits(context.getProperty(MAX_VOXELS).asLong()),
+                context.getProperty(MIN_WIDTH).asInteger(), context.getProperty(MIN_HEIGHT).asInteger(),
+                context.getProperty(BLANK_MEAN_THRESHOLD).asDouble(),
+                splitList(context.getProperty(REQUIRED_DICOM_ATTRIBUTES).getValue()),
+                splitList(context.getProperty(ALLOWED_MODALITIES).getValue()).stream()
+                        .map(m -> m.toUpperCase(Locale.ROOT)).collect(Collectors.toCollection(LinkedHashSet::new)),
+                context.getProperty(PATIENT_KEY_SECRET).getValue(),
+                context.getProperty(EXPOSE_PATIENT_IDENTIFIERS).asBoolean(),
+                ColorImagesProperty.of(context),
+                context.getProperty(OUTPUT_CONTENT).asAllowableValue(OutputContent.class),
+                java.util.Collections.unmodifiableMap(parameters));
+    }
+
     @Override
     public void onTrigger(ProcessContext context, ProcessSession session) throws ProcessException {
         FlowFile flowFile = session.get();
         if (flowFile == null) {
             return;
         }
+        Settings s = settings;
         long start = System.nanoTime();
         DecodedImage decoded;
         try {
-            decoded = FlowFileImages.read(session, flowFile,
-                    new ReadLimits(context.getProperty(MAX_VOXELS).asLong()));
+            decoded = FlowFileImages.read(session, flowFile, s.limits(), s.color());
         } catch (ImageReadException e) {
             boolean unsupported = e.problem() == ImageReadException.Problem.UNSUPPORTED;
-            route(context, session, flowFile, unsupported ? REL_FAILURE : REL_INVALID,
+            route(session, flowFile, unsupported ? REL_FAILURE : REL_INVALID,
                     Map.of(unsupported ? ATTR_FAILURE_REASON : ATTR_INVALID_REASON, e.getMessage()), start);
             return;
         } catch (RuntimeException | OutOfMemoryError e) {
             getLogger().error("Could not read {}", flowFile, e);
-            route(context, session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
+            route(session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
                     "Reading the image failed unexpectedly: " + e.getClass().getSimpleName() + ": "
                             + e.getMessage() + "."), start);
             return;
         }
         try {
             Map<String, String> attributes = describe(decoded);
-            List<String> problems = check(context, decoded);
-            addPatientAttributes(context, flowFile, decoded, attributes);
-            if (problems.isEmpty()) {
-                route(context, session, flowFile, REL_VALID, attributes, start);
-            } else {
+            List<String> problems = check(s, decoded);
+            addPatientAttributes(context, s, flowFile, decoded, attributes);
+            if (!problems.isEmpty()) {
                 attributes.put(ATTR_INVALID_REASON, String.join(" ", problems));
-                route(context, session, flowFile, REL_INVALID, attributes, start);
+                route(session, flowFile, REL_INVALID, attributes, start);
+            } else if (s.outputContent() == OutputContent.DECODED_NIFTI) {
+                ByteArrayOutputStream nifti = new ByteArrayOutputStream();
+                OutputFormat.NIFTI.write(decoded.image(), nifti);
+                FlowFile out = session.write(flowFile, o -> nifti.writeTo(o));
+                attributes.put(CoreAttributes.MIME_TYPE.key(), OutputFormat.NIFTI.mimeType());
+                attributes.put(CoreAttributes.FILENAME.key(),
+                        ImageTransformer.renamed(out.getAttribute(CoreAttributes.FILENAME.key()), OutputFormat.NIFTI));
+                out = session.putAllAttributes(out, attributes);
+                out = StepRecorder.contentModified(session, out, "ValidateImage", s.parameters(),
+                        REL_VALID.getName(), millisSince(start));
+                session.transfer(out, REL_VALID);
+            } else {
+                route(session, flowFile, REL_VALID, attributes, start);
             }
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             getLogger().error("Could not validate {}", flowFile, e);
-            route(context, session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
+            route(session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
                     "Validation failed unexpectedly: " + e.getClass().getSimpleName() + ": " + e.getMessage()
                             + "."), start);
         }
     }
 
     /** Every failed check as one sentence, in a fixed order; empty when the image is valid. */
-    private static List<String> check(ProcessContext context, DecodedImage decoded) {
+    private static List<String> check(Settings s, DecodedImage decoded) {
         Image image = decoded.image();
         ImageMetadata meta = image.metadata();
         List<String> problems = new ArrayList<>();
-        int minWidth = context.getProperty(MIN_WIDTH).asInteger();
-        int minHeight = context.getProperty(MIN_HEIGHT).asInteger();
-        if (image.width() < minWidth || image.height() < minHeight) {
+        if (image.width() < s.minWidth() || image.height() < s.minHeight()) {
             problems.add("The image is " + image.width() + " x " + image.height() + " pixels, smaller than the "
-                    + "minimum " + minWidth + " x " + minHeight + ".");
+                    + "minimum " + s.minWidth() + " x " + s.minHeight() + ".");
         }
         if (!image.geometry().spacingValid()) {
             problems.add("The voxel spacing " + Arrays.toString(image.geometry().spacing())
                     + " mm is not finite and positive.");
         }
         ImageStats stats = ImageStats.of(image);
-        double threshold = context.getProperty(BLANK_MEAN_THRESHOLD).asDouble();
+        double threshold = s.blankThreshold();
         if (stats.count() == 0) {
             problems.add("Every voxel is NaN.");
         } else if (stats.constant()) {
@@ -277,18 +371,15 @@ public class ValidateImage extends AbstractProcessor {
             }
         }
         if (isDicom(meta)) {
-            String required = context.getProperty(REQUIRED_DICOM_ATTRIBUTES).getValue();
-            for (String keyword : splitList(required)) {
+            for (String keyword : s.requiredDicom()) {
                 String value = decoded.header().get(keyword);
                 if (value == null || value.isBlank()) {
                     problems.add("The required DICOM attribute " + keyword + " is missing or empty.");
                 }
             }
-            String allowed = context.getProperty(ALLOWED_MODALITIES).getValue();
-            Set<String> modalities = splitList(allowed).stream().map(s -> s.toUpperCase(Locale.ROOT))
-                    .collect(Collectors.toCollection(LinkedHashSet::new));
-            if (!modalities.isEmpty() && !modalities.contains(meta.modality().toUpperCase(Locale.ROOT))) {
-                problems.add("The modality " + meta.modality() + " is not one of the allowed " + modalities + ".");
+            if (!s.modalities().isEmpty() && !s.modalities().contains(meta.modality().toUpperCase(Locale.ROOT))) {
+                problems.add("The modality " + meta.modality() + " is not one of the allowed " + s.modalities()
+                        + ".");
             }
         }
         return problems;
@@ -326,34 +417,36 @@ public class ValidateImage extends AbstractProcessor {
         return a;
     }
 
-    private static void addPatientAttributes(ProcessContext context, FlowFile flowFile, DecodedImage decoded,
-                                             Map<String, String> attributes) {
+    private static void addPatientAttributes(ProcessContext context, Settings s, FlowFile flowFile,
+                                             DecodedImage decoded, Map<String, String> attributes) {
         String patientId = isDicom(decoded.image().metadata())
                 ? decoded.header().get("PatientID")
                 : context.getProperty(NON_DICOM_PATIENT_ID).evaluateAttributeExpressions(flowFile).getValue();
         if (patientId != null && !patientId.isBlank()) {
             attributes.put("medprep.patient.key",
-                    PatientPseudonym.of(context.getProperty(PATIENT_KEY_SECRET).getValue(), patientId));
+                    PatientPseudonym.of(s.secret(), patientId));
         }
-        if (context.getProperty(EXPOSE_PATIENT_IDENTIFIERS).asBoolean()) {
+        if (s.expose()) {
             putIfPresent(attributes, "medprep.patient.id", patientId);
             putIfPresent(attributes, "medprep.patient.name", decoded.header().get("PatientName"));
         }
     }
 
-    private void route(ProcessContext context, ProcessSession session, FlowFile flowFile, Relationship relationship,
+    private void route(ProcessSession session, FlowFile flowFile, Relationship relationship,
                        Map<String, String> attributes, long startNanos) {
         FlowFile out = session.putAllAttributes(flowFile, attributes);
         String reason = attributes.getOrDefault(ATTR_INVALID_REASON, attributes.get(ATTR_FAILURE_REASON));
-        Map<String, Object> parameters = new LinkedHashMap<>();
-        for (PropertyDescriptor p : PROPERTIES) {
-            if (!p.isSensitive()) {
-                parameters.put(p.getName(), StepRecorder.configured(context, p));
-            }
+        if (reason != null) {
+            getLogger().warn("{} routed to {}: {}", flowFile, relationship.getName(), reason);
+            session.adjustCounter("Images routed to " + relationship.getName(), 1, false);
         }
-        out = StepRecorder.routed(session, out, "ValidateImage", parameters, relationship, reason,
-                (System.nanoTime() - startNanos) / 1_000_000);
+        out = StepRecorder.routed(session, out, "ValidateImage", settings.parameters(), relationship, reason,
+                millisSince(startNanos));
         session.transfer(out, relationship);
+    }
+
+    private static long millisSince(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1_000_000;
     }
 
     private static boolean isDicom(ImageMetadata meta) {

@@ -5,10 +5,12 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.nifi.flowfile.FlowFile;
 import org.apache.nifi.processor.ProcessSession;
 import org.medprep.image.Image;
+import org.medprep.io.ColorHandling;
 import org.medprep.io.DecodedImage;
 import org.medprep.io.ImageReadException;
 import org.medprep.io.ImageReaders;
 import org.medprep.io.ReadLimits;
+import org.medprep.ops.Grayscale;
 
 /** Reads a FlowFile's content into an image, with the size checks every processor needs before allocating. */
 public final class FlowFileImages {
@@ -24,12 +26,25 @@ public final class FlowFileImages {
      */
     public static DecodedImage read(ProcessSession session, FlowFile flowFile, ReadLimits limits)
             throws ImageReadException {
+        return read(session, flowFile, limits, ColorHandling.KEEP_CHANNELS);
+    }
+
+    /**
+     * As {@link #read(ProcessSession, FlowFile, ReadLimits)}, colour images handled as {@code color} says: PNG and
+     * JPEG by their decoders, any other 3-channel image by {@link Grayscale#fromRgb}.
+     */
+    public static DecodedImage read(ProcessSession session, FlowFile flowFile, ReadLimits limits,
+                                    ColorHandling color) throws ImageReadException {
         if (flowFile.getSize() > Image.MAX_SAMPLES) {
             throw new ImageReadException(ImageReadException.Problem.TOO_LARGE, "The content is "
                     + flowFile.getSize() + " bytes, more than the 2 GiB one image file may have.");
         }
         AtomicReference<byte[]> content = new AtomicReference<>();
         session.read(flowFile, in -> content.set(in.readAllBytes()));
-        return ImageReaders.read(content.get(), limits);
+        DecodedImage decoded = ImageReaders.read(content.get(), limits, color);
+        if (color == ColorHandling.GRAYSCALE && decoded.image().channels() == 3) {
+            return new DecodedImage(Grayscale.fromRgb(decoded.image()), decoded.header());
+        }
+        return decoded;
     }
 }

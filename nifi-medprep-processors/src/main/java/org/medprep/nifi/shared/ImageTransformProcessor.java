@@ -13,7 +13,8 @@ import org.apache.nifi.processor.Relationship;
 
 /**
  * Base of the transforming processors (ResizeWithPadding, Denoise, ApplyCLAHE, Normalize): the {@code success} and
- * {@code failure} relationships, the Output Format property after the processor's own properties, and an
+ * {@code failure} relationships, the Color Images and Output Format properties after the processor's own
+ * properties, and an
  * {@code onTrigger} that runs {@link ImageTransformer}'s single path with the processor's {@link #operation}.
  * A subclass is its annotations, its property constants, {@link #transformProperties()} and {@link #operation}.
  */
@@ -32,9 +33,10 @@ public abstract class ImageTransformProcessor extends AbstractProcessor {
 
     private static final Set<Relationship> RELATIONSHIPS = Set.of(REL_SUCCESS, REL_FAILURE);
 
-    private volatile List<PropertyDescriptor> properties = List.of(OutputFormatProperty.OUTPUT_FORMAT);
+    private volatile List<PropertyDescriptor> properties = List.of(ColorImagesProperty.COLOR_IMAGES,
+            OutputFormatProperty.OUTPUT_FORMAT);
 
-    /** The processor's own properties, in display order; Output Format is appended. */
+    /** The processor's own properties, in display order; Color Images and Output Format are appended. */
     protected abstract List<PropertyDescriptor> transformProperties();
 
     /**
@@ -48,6 +50,7 @@ public abstract class ImageTransformProcessor extends AbstractProcessor {
     @Override
     protected void init(ProcessorInitializationContext context) {
         List<PropertyDescriptor> all = new ArrayList<>(transformProperties());
+        all.add(ColorImagesProperty.COLOR_IMAGES);
         all.add(OutputFormatProperty.OUTPUT_FORMAT);
         properties = List.copyOf(all);
     }

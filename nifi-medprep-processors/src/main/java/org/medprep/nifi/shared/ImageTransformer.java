@@ -14,13 +14,15 @@ import org.apache.nifi.processor.ProcessContext;
 import org.apache.nifi.processor.ProcessSession;
 import org.apache.nifi.processor.Relationship;
 import org.medprep.image.Image;
+import org.medprep.io.ColorHandling;
 import org.medprep.io.ImageReadException;
 import org.medprep.io.OutputFormat;
 import org.medprep.io.ReadLimits;
 import org.medprep.ops.Monochrome;
 
 /**
- * The one path of every transforming processor: read any supported input → MONOCHROME2 (see
+ * The one path of every transforming processor: read any supported input (colour as the Color Images property
+ * says) → MONOCHROME2 (see
  * {@link Monochrome}) → the processor's operation → encode in the Output Format → record the step
  * ({@link StepRecorder}: history attribute + one CONTENT_MODIFIED event) → {@code success}. Anything that goes
  * wrong (unreadable input, an operation that rejects the image, a format that cannot hold the result, an
@@ -75,9 +77,11 @@ public final class ImageTransformer {
         }
         long start = System.nanoTime();
         OutputFormat format = OutputFormatProperty.of(context);
+        ColorHandling color = ColorImagesProperty.of(context);
         String reason;
         try {
-            Image input = Monochrome.toMonochrome2(FlowFileImages.read(session, flowFile, ReadLimits.DEFAULT).image());
+            Image input = Monochrome.toMonochrome2(FlowFileImages.read(session, flowFile, ReadLimits.DEFAULT, color)
+                    .image());
             Step step = operation.apply(input, flowFile);
             ByteArrayOutputStream encoded = new ByteArrayOutputStream();
             format.write(step.image(), encoded);
@@ -89,6 +93,7 @@ public final class ImageTransformer {
                     format));
             out = session.putAllAttributes(out, attributes);
             Map<String, Object> parameters = new LinkedHashMap<>(step.parameters());
+            parameters.put("Color Images", ColorImagesProperty.configured(context));
             parameters.put("Output Format", format.displayName());
             out = StepRecorder.contentModified(session, out, processor, parameters, millisSince(start));
             session.transfer(out, success);
@@ -108,7 +113,7 @@ public final class ImageTransformer {
     }
 
     /** {@code name} with a known image extension replaced by (or, if none, followed by) the format's. */
-    static String renamed(String name, OutputFormat format) {
+    public static String renamed(String name, OutputFormat format) {
         String base = name == null || name.isEmpty() ? "image" : name;
         return KNOWN_EXTENSION.matcher(base).replaceFirst("") + format.extension();
     }

@@ -28,10 +28,24 @@ public final class StepRecorder {
     private StepRecorder() {
     }
 
-    /** Version of this bundle (the jar's Implementation-Version), "unknown" when run from classes. */
+    private static final String VERSION = readVersion();
+
+    /** Version of this bundle, from {@code org/medprep/version.properties} (written by the Maven build). */
     public static String bundleVersion() {
-        String v = StepRecorder.class.getPackage().getImplementationVersion();
-        return v == null ? "unknown" : v;
+        return VERSION;
+    }
+
+    private static String readVersion() {
+        try (java.io.InputStream in = StepRecorder.class.getResourceAsStream("/org/medprep/version.properties")) {
+            java.util.Properties p = new java.util.Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            String v = p.getProperty("version");
+            return v == null || v.isBlank() || v.contains("${") ? "unknown" : v.strip();
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
     }
 
     /**
@@ -47,6 +61,18 @@ public final class StepRecorder {
     public static FlowFile contentModified(ProcessSession session, FlowFile flowFile, String processor,
                                            Map<String, ?> parameters, long millis) {
         ObjectNode step = step(processor, parameters, millis, null);
+        FlowFile out = append(session, flowFile, step);
+        session.getProvenanceReporter().modifyContent(out, step.toString(), millis);
+        return out;
+    }
+
+    /**
+     * Records a step that replaced the content and chose a relationship (e.g. ValidateImage writing the decoded
+     * image to valid): history attribute with {@code "outcome"} plus one CONTENT_MODIFIED event.
+     */
+    public static FlowFile contentModified(ProcessSession session, FlowFile flowFile, String processor,
+                                           Map<String, ?> parameters, String outcome, long millis) {
+        ObjectNode step = step(processor, parameters, millis, outcome);
         FlowFile out = append(session, flowFile, step);
         session.getProvenanceReporter().modifyContent(out, step.toString(), millis);
         return out;
