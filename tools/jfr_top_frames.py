@@ -51,7 +51,7 @@ def category(stack):
         if n.startswith("org.apache.nifi.processors.attributes"):
             return "NiFi UpdateAttribute"
         if n.startswith("org.apache.nifi"):
-            return "NiFi framework (other)"
+            return "NiFi framework: " + ".".join(n.split(".")[-2:])
     return "other (JDK, Jetty, GC helpers, ...)"
 
 
@@ -60,10 +60,25 @@ def main():
     ap.add_argument("file")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--jfr")
+    ap.add_argument("--all", action="store_true",
+                    help="every sample; by default only those between the first and the last sample of a medprep "
+                         "frame (the flow's processing, not NiFi's start-up or the provenance queries after it)")
     a = ap.parse_args()
     out = subprocess.run([jfr_tool(a.jfr), "print", "--json", "--stack-depth", "64", "--events",
                           "jdk.ExecutionSample", a.file], check=True, capture_output=True).stdout
     events = json.loads(out)["recording"]["events"]
+    native = subprocess.run([jfr_tool(a.jfr), "print", "--json", "--stack-depth", "64", "--events",
+                             "jdk.NativeMethodSample", a.file], check=True, capture_output=True).stdout
+    native_events = json.loads(native)["recording"]["events"]
+    if not a.all:
+        def has_medprep(e):
+            frames = (e["values"].get("stackTrace") or {}).get("frames") or []
+            return any(frame_name(f).startswith("org.medprep.") for f in frames)
+        times = [e["values"]["startTime"] for e in events + native_events if has_medprep(e)]
+        if times:
+            lo, hi = min(times), max(times)
+            events = [e for e in events if lo <= e["values"]["startTime"] <= hi]
+            native_events = [e for e in native_events if lo <= e["values"]["startTime"] <= hi]
     self_count = collections.Counter()
     cats = collections.Counter()
     n = 0
@@ -79,8 +94,19 @@ def main():
     for name, c in self_count.most_common(a.top):
         print(f"| `{name}` | {c} | {100 * c / n:.1f} % |")
     print("\n| where (first medprep method on the stack, else the owner) | samples | share |\n|---|---|---|")
-    for name, c in cats.most_common():
+    for name, c in cats.most_common(a.top):
         print(f"| {name} | {c} | {100 * c / n:.1f} % |")
+    # threads inside native code (libjpeg-turbo, OpenCV, zlib, file I/O) are sampled as jdk.NativeMethodSample,
+    # which also counts threads blocked in native waits (sockets, sleeps): only medprep's are listed
+    ncat = collections.Counter()
+    for e in native_events:
+        frames = (e["values"].get("stackTrace") or {}).get("frames") or []
+        if frames and any(frame_name(f).startswith("org.medprep.") for f in frames):
+            ncat[frame_name(frames[0]) + " (from " + category(frames).split(": ", 1)[-1] + ")"] += 1
+    if ncat:
+        print("\n| medprep threads in native code (top frame) | native samples |\n|---|---|")
+        for name, c in ncat.most_common(a.top):
+            print(f"| `{name}` | {c} |")
 
 
 if __name__ == "__main__":

@@ -218,6 +218,10 @@ public final class NiftiWriter {
 
     /** Writes samples [from, from + count) of a typed array little-endian. */
     static void writeSamples(OutputStream out, Object data, VoxelType type, int from, int count) throws IOException {
+        if (data instanceof byte[] b) {
+            out.write(b, from, count);
+            return;
+        }
         int bytes = type.bytes();
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(CHUNK, (long) count * bytes)).order(ByteOrder.LITTLE_ENDIAN);
         int per = bb.capacity() / bytes;

@@ -59,4 +59,18 @@ public enum OutputFormat {
             case PNG -> PngWriter.write(image, out);
         }
     }
+
+    /**
+     * A buffer size, in bytes, that holds this format's encoding of {@code image} without growing: the exact size
+     * for uncompressed NIfTI and NumPy (header + samples), a small start for the compressed formats.
+     */
+    public int bufferSizeHint(Image image) {
+        long samples = (long) image.size() * image.type().bytes();
+        long hint = switch (this) {
+            case NIFTI -> 352 + samples;
+            case NPY -> 256 + samples;
+            case NIFTI_GZ, PNG -> Math.min(samples / 2, 1 << 20);
+        };
+        return (int) Math.max(1024, Math.min(hint, Integer.MAX_VALUE - 8));
+    }
 }

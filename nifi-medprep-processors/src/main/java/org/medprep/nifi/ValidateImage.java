@@ -322,7 +322,7 @@ public class ValidateImage extends AbstractProcessor {
                 attributes.put(ATTR_INVALID_REASON, String.join(" ", problems));
                 route(session, flowFile, REL_INVALID, attributes, start);
             } else if (s.outputContent() == OutputContent.DECODED_NIFTI) {
-                ByteArrayOutputStream nifti = new ByteArrayOutputStream();
+                ByteArrayOutputStream nifti = new ByteArrayOutputStream(OutputFormat.NIFTI.bufferSizeHint(decoded.image()));
                 OutputFormat.NIFTI.write(decoded.image(), nifti);
                 FlowFile out = session.write(flowFile, o -> nifti.writeTo(o));
                 attributes.put(CoreAttributes.MIME_TYPE.key(), OutputFormat.NIFTI.mimeType());

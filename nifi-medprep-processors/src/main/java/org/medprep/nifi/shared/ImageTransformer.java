@@ -83,7 +83,7 @@ public final class ImageTransformer {
             Image input = Monochrome.toMonochrome2(FlowFileImages.read(session, flowFile, ReadLimits.DEFAULT, color)
                     .image());
             Step step = operation.apply(input, flowFile);
-            ByteArrayOutputStream encoded = new ByteArrayOutputStream();
+            ByteArrayOutputStream encoded = new ByteArrayOutputStream(format.bufferSizeHint(step.image()));
             format.write(step.image(), encoded);
             FlowFile out = session.write(flowFile, o -> encoded.writeTo(o));
             Map<String, String> attributes = new HashMap<>(ImageAttributes.size(step.image()));
