@@ -8,7 +8,7 @@
 #   clahe256: ApplyCLAHE's default "256 bins over the Bits Stored range", written from its definition: unsigned
 #          input with b = BitsStored (DICOM tag; else the dtype's bits) is shifted to its top 8 bits (v >> (b - 8),
 #          or v << (8 - b) below 8 bits); int16 and float32 are cut into 256 equal bins over their own [min, max];
-#          then cv2.createCLAHE(...).apply on the uint8 bins. With export8 the input is first exported to 8 bits by
+#          then cv2.createCLAHE(...).apply on the uint8 bins; int16/float32 levels are mapped back onto [min, max]. With export8 the input is first exported to 8 bits by
 #          the same shift (what a 12-bit image's 8-bit PNG/JPEG export holds) and then processed as an 8-bit image.
 # Writes the result as raw little-endian samples (C order) to OUT.raw; prints {"shape", "dtype", "cv2"} as JSON.
 import json, sys
@@ -88,6 +88,10 @@ elif op == 'clahe256':
     else:
         sys.exit('clahe256: unsupported dtype %s' % img.dtype)
     res = cv2.createCLAHE(clipLimit=float(args[0]), tileGridSize=(int(args[1]), int(args[2]))).apply(binned)
+    if img.dtype == np.int16:     # levels k back onto [min, max]: min + round(k (max - min) / 255), halves up
+        res = (lo + (2 * res.astype(np.int64) * (hi - lo) + 255) // 510).astype(np.int16)
+    elif img.dtype == np.float32:
+        res = (lo + res.astype(np.float64) * (hi - lo) / 255).astype(np.float32)
 else:
     sys.exit('unknown op ' + op)
 

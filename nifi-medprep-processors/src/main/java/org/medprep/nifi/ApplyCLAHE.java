@@ -39,9 +39,10 @@ public class ApplyCLAHE extends ImageTransformProcessor {
     /** Values of {@link #HISTOGRAM_BINS}. */
     public enum HistogramBinning implements DescribedValue {
         BITS_STORED_256("256 bins over the Bits Stored range", "Equal-width bins over 0 to 2^BitsStored - 1 "
-                + "(a 12-bit value v falls in bin v >> 4; 8-bit values are their own bin); int16 and float images: 256 "
-                + "bins over their own min to max. Then OpenCV's 8-bit CLAHE: the result is 8-bit (Bits Stored 8), the "
-                + "same for a 12-bit image and its 8-bit export, and identical to OpenCV for 8-bit input.",
+                + "(a 12-bit value v falls in bin v >> 4; 8-bit values are their own bin), then OpenCV's 8-bit CLAHE: "
+                + "the result is 8-bit (Bits Stored 8), the same for a 12-bit image and its 8-bit export, and "
+                + "identical to OpenCV for 8-bit input. int16 and float images: 256 bins over their own min to max, "
+                + "the result mapped back onto that range in their own type.",
                 Clahe.Bins.BITS_STORED_256),
         OPENCV_NATIVE("OpenCV native", "One bin per value of the sample type: 256 for 8-bit, 65,536 for 16-bit "
                 + "(Bits Stored 16 afterwards; a small clip limit then caps every bin at 1); int16 and float images "

@@ -20,9 +20,11 @@ import org.opencv.imgproc.Imgproc;
  * <ul>
  *   <li>{@link Bins#BITS_STORED_256} (the default): the image is first cut into 256 bins by
  *       {@link HistogramBins} (a 12-bit value v goes to bin v >> 4; 8-bit values are their own bin), then
- *       equalized with OpenCV's 8-bit CLAHE. The result is uint8 with BitsStored 8 whatever the input, a clip
- *       limit means the same at every bit depth, a 12-bit image and its 8-bit export (v >> 4) give identical
- *       output, and 8-bit input gives exactly OpenCV's result. Its Modality LUT is the identity.</li>
+ *       equalized with OpenCV's 8-bit CLAHE, so a clip limit means the same at every bit depth. For uint8 and
+ *       uint16 input the result is uint8 with BitsStored 8 and the identity Modality LUT: a 12-bit image and its
+ *       8-bit export (v >> 4) give identical output, and 8-bit input gives exactly OpenCV's result. int16 and
+ *       float32 images (256 bins over their own [min, max]) have the equalized levels mapped back onto that
+ *       range in their own type, metadata unchanged ({@link HistogramBins#toRange}), as in the native mode.</li>
  *   <li>{@link Bins#OPENCV_NATIVE}: OpenCV as it is: uint8 and uint16 are equalized natively (256 and 65,536
  *       bins) and keep their type, with BitsStored 8 or 16 and the identity Modality LUT afterwards; int16 and
  *       float32 images are mapped linearly from their own [min, max] onto uint16 [0, 65535], equalized, and
@@ -66,7 +68,9 @@ public final class Clahe {
         CLAHE clahe = Imgproc.createCLAHE(clipLimit, new Size(tilesX, tilesY));
         if (bins == Bins.BITS_STORED_256) {
             // HistogramBins' result is uint8 with BitsStored 8 and the identity Modality LUT; CLAHE keeps both.
-            return Denoise.perSlice(HistogramBins.apply(image), clahe::apply);
+            HistogramBins.Range range = HistogramBins.range(image);
+            Image equalized = Denoise.perSlice(HistogramBins.apply(image, range), clahe::apply);
+            return range.fromBitsStored() ? equalized : HistogramBins.toRange(equalized, image, range);
         }
         if (image.type() == VoxelType.UINT8 || image.type() == VoxelType.UINT16) {
             // The equalized values span the type's full range: BitsStored becomes 8 or 16, the Modality LUT identity.

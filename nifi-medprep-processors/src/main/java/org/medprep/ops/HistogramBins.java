@@ -28,8 +28,9 @@ import org.medprep.image.VoxelType;
  *       float32: {@code bin = min(255, ⌊(v − min) · 256 / (max − min)⌋)} in double arithmetic, 0 for a constant
  *       image. NaN and infinite samples are an error.</li>
  * </ul>
- * Grayscale only; depth (slices) and geometry are kept; the result is uint8 with BitsStored 8 and the identity
- * Modality LUT (the bins are not physical values).
+ * Grayscale only; depth (slices) and geometry are kept; the bins are a uint8 image with BitsStored 8 and the
+ * identity Modality LUT. {@link #toRange} maps equalized levels 0 … 255 of an int16 or float32 image back onto its
+ * [min, max] in its own type (so such images keep their type and metadata through CLAHE, as they always have).
  *
  * <p>Sources: K. Zuiderveld, "Contrast Limited Adaptive Histogram Equalization", Graphics Gems IV (1994), 474–485
  * (histogram bins per tile, clip limit relative to the bin count); OpenCV {@code cv::createCLAHE} (histogram size
@@ -90,13 +91,13 @@ public final class HistogramBins {
         return new Range(stats.min(), stats.max(), 0);
     }
 
-    /** The bin indices of {@code image} (see the class comment) as a uint8 image with BitsStored 8. */
+    /** The bin indices of {@code image} (see the class comment): a uint8 image with BitsStored 8. */
     public static Image apply(Image image) {
         return apply(image, range(image));
     }
 
     /** The bin indices of {@code image} over a {@link #range} computed for it. */
-    static Image apply(Image image, Range range) {
+    public static Image apply(Image image, Range range) {
         Image out = image.blank(VoxelType.UINT8, image.width(), image.height(), image.depth())
                 .withMetadata(image.metadata().withValueScale(8, false));
         byte[] dst = (byte[]) out.data();
@@ -129,5 +130,39 @@ public final class HistogramBins {
             default -> throw new IllegalStateException("unexpected array " + image.data().getClass());
         }
         return out;
+    }
+
+    /**
+     * Maps levels k = 0 … 255 of a uint8 image onto the data range of {@code original} (int16 or float32) it was
+     * binned from, in the original's type, metadata and geometry: int16 {@code min + round(k · (max − min) / 255)}
+     * (halves up, exact integer arithmetic), float32 {@code min + k · (max − min) / 255} (double, then float).
+     *
+     * @param levels   uint8 image of the original's size
+     * @param original the int16 or float32 image {@code range} was computed for
+     * @throws IllegalArgumentException when the range came from BitsStored (unsigned input stays 8-bit)
+     */
+    public static Image toRange(Image levels, Image original, Range range) {
+        if (range.fromBitsStored() || levels.type() != VoxelType.UINT8) {
+            throw new IllegalArgumentException("only uint8 levels of an int16 or float32 image map back to its range");
+        }
+        Image out = original.blank(original.type(), original.width(), original.height(), original.depth());
+        byte[] k = (byte[]) levels.data();
+        int n = original.size();
+        switch (out.data()) {
+            case short[] dst -> {
+                long low = (long) range.low();
+                long width = (long) range.high() - low;
+                for (int i = 0; i < n; i++) {
+                    dst[i] = (short) (low + (2 * (k[i] & 0xFF) * width + 255) / 510);
+                }
+            }
+            case float[] dst -> {
+                for (int i = 0; i < n; i++) {
+                    dst[i] = (float) (range.low() + (k[i] & 0xFF) * (range.high() - range.low()) / 255);
+                }
+            }
+            default -> throw new IllegalStateException("unexpected array " + out.data().getClass());
+        }
+        return out.withGeometry(original.geometry());
     }
 }

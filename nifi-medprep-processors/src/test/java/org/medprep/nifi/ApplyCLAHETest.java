@@ -192,6 +192,10 @@ class ApplyCLAHETest {
         Image in = input(ct);
         assertEquals(VoxelType.INT16, in.type());
         assertEncoded(out, OutputFormat.NIFTI, Clahe.apply(in, 2.0, 8, 8, Clahe.Bins.BITS_STORED_256), "CT_small.nii");
+        // int16 keeps its type and metadata (so Normalize's Scale by Bit Depth still rejects signed CT).
+        Image written = decode(out.toByteArray());
+        assertEquals(VoxelType.INT16, written.type());
+        assertEquals(in.metadata().rescaleIntercept(), written.metadata().rescaleIntercept());
         ImageStats stats = ImageStats.of(in);
         assertParameters(lastStep(out, "ApplyCLAHE"), parameters(2.0, 8, 8, DEFAULT_BINS, OutputFormat.NIFTI,
                 "Bin Range Min", stats.min(), "Bin Range Max", stats.max()));
