@@ -41,7 +41,10 @@ class OpenCvOpsReferenceTest {
     private static final Path MR = RealFiles.pydicom("MR_small.dcm");         // 64 x 64 int16 MR
     private static final Path CT = RealFiles.pydicom("CT_small.dcm");         // 128 x 128 int16 CT
     private static final Path U16 = RealFiles.skimage("chessboard_GRAY_U16.tif"); // uint16
-    /** python3-nibabel's test file: a real 256 x 256 12-bit MR slice (BitsStored 12, values 0..4095). */
+    /**
+     * python3-nibabel's test file: a Siemens DTI header (BitsStored 12) whose 256 x 256 pixels are a ramp through
+     * all 4096 12-bit values, so every bin edge of v >> 4 is exercised.
+     */
     private static final Path MR12 = Path.of("/usr/lib/python3/dist-packages/nibabel/tests/data/0.dcm");
     private static final Path CR12 = RealFiles.pydicom("dicomdirtests/77654033/CR1/6154"); // 16 x 16 12-bit CR
 
@@ -137,6 +140,16 @@ class OpenCvOpsReferenceTest {
 
     @Test
     void twelveBitImageAndItsEightBitExportGiveIdenticalResults() throws Exception {
+        // The real 12-bit CR (MONOCHROME1: inverted once, as the processors do, then exported).
+        Image cr = Monochrome.toMonochrome2(read(CR12));
+        Image crExport = Image.allocate(VoxelType.UINT8, cr.width(), cr.height(), 1, 1, cr.geometry(),
+                ImageMetadata.picture("PNG", 8, "MONOCHROME2"));
+        for (int i = 0; i < cr.size(); i++) {
+            crExport.set(i, (int) cr.get(i) >> 4);
+        }
+        assertSamePixels(Clahe.apply(crExport, 2.0, 2, 2, Clahe.Bins.BITS_STORED_256),
+                Clahe.apply(cr, 2.0, 2, 2, Clahe.Bins.BITS_STORED_256));
+
         Image mr = read(MR12);
         assertEquals(12, mr.metadata().bitsStored());
         Image export = Image.allocate(VoxelType.UINT8, mr.width(), mr.height(), 1, 1, mr.geometry(),
