@@ -22,10 +22,10 @@ import org.medprep.ops.HistogramBins;
 
 /** Contrast Limited Adaptive Histogram Equalization over OpenCV ({@link Clahe}). */
 @Tags({"medical imaging", "CLAHE", "contrast", "histogram equalization", "X-ray", "OpenCV"})
-@CapabilityDescription("Applies CLAHE (OpenCV) slice by slice. By default the histogram has 256 bins over the Bits "
-        + "Stored range (a 12-bit value v falls in bin v >> 4), so a clip limit means the same at every bit depth and "
-        + "a 12-bit X-ray and its 8-bit export give the same 8-bit result; OpenCV's native binning (65,536 bins for "
-        + "16-bit) is available. Defaults are the chest X-ray recipe's clip limit 2.0 and 8 x 8 tile grid.")
+@CapabilityDescription("Applies CLAHE (OpenCV) slice by slice, by default with 256 histogram bins over the Bits "
+        + "Stored range (a 12-bit value v falls in bin v >> 4), so that a clip limit means the same at every bit depth "
+        + "and a 12-bit X-ray and its 8-bit export give the same 8-bit result. OpenCV's native binning (65,536 bins "
+        + "for 16-bit) is available. Defaults are the chest X-ray recipe's clip limit 2.0 and 8 x 8 tile grid.")
 @InputRequirement(InputRequirement.Requirement.INPUT_REQUIRED)
 @SideEffectFree
 @SupportsBatching
@@ -108,7 +108,7 @@ public class ApplyCLAHE extends ImageTransformProcessor {
     public static final PropertyDescriptor HISTOGRAM_BINS = new PropertyDescriptor.Builder()
             .name("Histogram Bins")
             .description("How each tile's histogram is binned, which decides what a clip limit means. The default "
-                    + "gives the same result for an image and its 8-bit export at any bit depth; OpenCV native keeps "
+                    + "gives a b-bit image and its 8-bit export (v >> (b - 8)) the same result; OpenCV native keeps "
                     + "OpenCV's own behaviour.")
             .required(true)
             .allowableValues(HistogramBinning.class)
