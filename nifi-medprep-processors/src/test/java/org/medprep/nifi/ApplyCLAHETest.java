@@ -166,6 +166,29 @@ class ApplyCLAHETest {
     }
 
     @Test
+    void valueAboveBitsStoredRoutesToFailureInTheDefaultModeOnly() throws Exception {
+        Image cam = input(RealFiles.skimage("camera.png"));
+        Image u16 = Image.allocate(VoxelType.UINT16, cam.width(), cam.height(), 1, 1, cam.geometry(),
+                ImageMetadata.picture("PNG", 12, "MONOCHROME2"));
+        for (int i = 0; i < cam.size(); i++) {
+            u16.set(i, cam.get(i) * 16);        // 0..4080: 12 bits
+        }
+        u16.set(1000, 5000);                    // contradicts BitsStored 12
+        byte[] nii = nifti(u16);
+        runner.enqueue(nii);
+        runner.run();
+        assertAllFailed(runner, ApplyCLAHE.REL_FAILURE, "ApplyCLAHE", List.of(nii), Pattern.compile(
+                "^A sample value 5000 is above the BitsStored 12 range 0 to 4095, so CLAHE's 256 bins over that "
+                        + "range cannot hold it\\.$"));
+
+        TestRunner nativeBins = TestRunners.newTestRunner(ApplyCLAHE.class);
+        nativeBins.setProperty(ApplyCLAHE.HISTOGRAM_BINS, "OPENCV_NATIVE");
+        nativeBins.enqueue(nii);
+        nativeBins.run();
+        nativeBins.assertAllFlowFilesTransferred(ApplyCLAHE.REL_SUCCESS, 1);
+    }
+
+    @Test
     void histogramBinsProperty() {
         PropertyDescriptor bins = runner.getProcessor().getPropertyDescriptors().stream()
                 .filter(p -> p.getName().equals("Histogram Bins")).findFirst().orElseThrow();
