@@ -16,8 +16,11 @@
 #     Modality; a JPEG without its end-of-image marker and a PNG without IEND are corrupt.
 #   * letterbox: scale = min(H/h, W/w); nh, nw = int(h*scale), int(w*scale) (at least 1);
 #     cv2.resize(INTER_LINEAR); pad 0 with top = (H-nh)//2, left = (W-nw)//2, rest bottom/right.
-#   * cv2.medianBlur(3); cv2.createCLAHE(2.0, (8, 8)).apply - grayscale only (multi-channel input fails
-#     at ApplyCLAHE, as in the NiFi flow). After CLAHE, uint8 has BitsStored 8, uint16 BitsStored 16.
+#   * cv2.medianBlur(3); CLAHE with ApplyCLAHE's default Histogram Bins "256 bins over the Bits Stored
+#     range": uint16 of BitsStored b goes to its top 8 bits, v >> (b - 8) (v << (8 - b) below 8 bits; a
+#     value above 2^b - 1 is rejected), uint8 as it is; then cv2.createCLAHE(2.0, (8, 8)).apply on the
+#     uint8 bins - grayscale only (multi-channel input fails at ApplyCLAHE, as in the NiFi flow). After
+#     CLAHE uint8 and uint16 input are uint8 with BitsStored 8 (int16 stays int16 in Java).
 #   * scale by bit depth: float32(v * (1/(2^bits - 1)) + 0), unsigned input only (int16, e.g. CT, fails
 #     at Normalize as in Java); z-score: float32(x * (1/std) + (-mean/std)) computed in float64 from the
 #     float32 [0,1] image - exactly Intensity.affine's double arithmetic, rounded to float32 once per step.
@@ -33,7 +36,7 @@
 #       [--secret S --salt SALT [--train 0.70 --validation 0.15]] [--stage8 DIR]
 # Writes OUTDIR/<label>/<name>.npy (label = parent folder name, name = file name without extension), or
 # OUTDIR/<split>/<label>/<name>.npy with --secret/--salt (the NiFi flow's layout). --stage8 DIR also writes
-# the after-CLAHE image as a lossless PNG, DIR/<label>/<name>.png (uint8, or uint16 for 16-bit input).
+# the after-CLAHE image as a lossless PNG, DIR/<label>/<name>.png (uint8).
 # Files that cannot be processed are listed with the reason (not fatal); a JSON summary is written to
 # OUTDIR/seed_report.json. Exit status 0 unless INDIR is missing.
 
@@ -178,15 +181,25 @@ def letterbox(img, width, height, pad=0, interpolation=cv2.INTER_LINEAR):
 
 
 def clahe(img, meta, clip=2.0, tiles=(8, 8)):
+    """ApplyCLAHE's default (Histogram Bins = 256 bins over the Bits Stored range): bin, then 8-bit CLAHE."""
     if img.ndim != 2:
         raise Rejected("ApplyCLAHE: CLAHE is applied to grayscale images; this one has %d channels"
                        % img.shape[2])
-    if img.dtype not in (np.uint8, np.uint16):
-        # Java maps int16/float32 through uint16 and back; the flow then fails at Normalize (signed input).
+    if img.dtype == np.uint16:
+        bits = max(1, min(16, meta["bits"]))
+        top = (1 << bits) - 1
+        if int(img.max()) > top:
+            raise Rejected("ApplyCLAHE: a sample value %d is above the BitsStored %d range 0 to %d, so CLAHE's 256 "
+                           "bins over that range cannot hold it" % (int(img.max()), bits, top))
+        v = img.astype(np.uint32)
+        img = (v >> (bits - 8) if bits >= 8 else v << (8 - bits)).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        # Java bins int16/float32 over their own range and maps the result back in their type; the flow then
+        # fails at Normalize (signed input).
         raise Rejected("Normalize: scaling by bit depth needs unsigned 8- or 16-bit samples; this image is %s"
                        % img.dtype)
     out = cv2.createCLAHE(clipLimit=clip, tileGridSize=tiles).apply(img)
-    meta["bits"] = img.dtype.itemsize * 8
+    meta["bits"] = 8
     return out
 
 

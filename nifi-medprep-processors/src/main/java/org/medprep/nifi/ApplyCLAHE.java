@@ -11,18 +11,21 @@ import org.apache.nifi.annotation.behavior.WritesAttribute;
 import org.apache.nifi.annotation.behavior.WritesAttributes;
 import org.apache.nifi.annotation.documentation.CapabilityDescription;
 import org.apache.nifi.annotation.documentation.Tags;
+import org.apache.nifi.components.DescribedValue;
 import org.apache.nifi.components.PropertyDescriptor;
 import org.apache.nifi.processor.ProcessContext;
 import org.apache.nifi.processor.util.StandardValidators;
 import org.medprep.nifi.shared.ImageTransformer;
 import org.medprep.nifi.shared.ImageTransformProcessor;
 import org.medprep.ops.Clahe;
+import org.medprep.ops.HistogramBins;
 
 /** Contrast Limited Adaptive Histogram Equalization over OpenCV ({@link Clahe}). */
 @Tags({"medical imaging", "CLAHE", "contrast", "histogram equalization", "X-ray", "OpenCV"})
-@CapabilityDescription("Applies CLAHE (OpenCV) slice by slice: 8- and 16-bit natively; int16 and float images are "
-        + "mapped from their own range onto 16 bits, equalized and mapped back. Defaults are the seed guide's clip "
-        + "limit 2.0 and an 8 x 8 tile grid.")
+@CapabilityDescription("Applies CLAHE (OpenCV) slice by slice, by default with 256 histogram bins over the Bits "
+        + "Stored range (a 12-bit value v falls in bin v >> 4), so that a clip limit means the same at every bit depth "
+        + "and a 12-bit X-ray and its 8-bit export give the same 8-bit result. OpenCV's native binning (65,536 bins "
+        + "for 16-bit) is available. Defaults are the chest X-ray recipe's clip limit 2.0 and 8 x 8 tile grid.")
 @InputRequirement(InputRequirement.Requirement.INPUT_REQUIRED)
 @SideEffectFree
 @SupportsBatching
@@ -32,6 +35,50 @@ import org.medprep.ops.Clahe;
         @WritesAttribute(attribute = "mime.type", description = "MIME type of the Output Format.")
 })
 public class ApplyCLAHE extends ImageTransformProcessor {
+
+    /** Values of {@link #HISTOGRAM_BINS}. */
+    public enum HistogramBinning implements DescribedValue {
+        BITS_STORED_256("256 bins over the Bits Stored range", "Equal-width bins over 0 to 2^BitsStored - 1 "
+                + "(a 12-bit value v falls in bin v >> 4; 8-bit values are their own bin), then OpenCV's 8-bit CLAHE: "
+                + "the result is 8-bit (Bits Stored 8), the same for a 12-bit image and its 8-bit export, and "
+                + "identical to OpenCV for 8-bit input. int16 and float images: 256 bins over their own min to max, "
+                + "the result mapped back onto that range in their own type.",
+                Clahe.Bins.BITS_STORED_256),
+        OPENCV_NATIVE("OpenCV native", "One bin per value of the sample type: 256 for 8-bit, 65,536 for 16-bit "
+                + "(Bits Stored 16 afterwards; a small clip limit then caps every bin at 1); int16 and float images "
+                + "are mapped from their own range onto 16 bits, equalized and mapped back.",
+                Clahe.Bins.OPENCV_NATIVE);
+
+        private final String displayName;
+        private final String description;
+        private final Clahe.Bins bins;
+
+        HistogramBinning(String displayName, String description, Clahe.Bins bins) {
+            this.displayName = displayName;
+            this.description = description;
+            this.bins = bins;
+        }
+
+        @Override
+        public String getValue() {
+            return name();
+        }
+
+        @Override
+        public String getDisplayName() {
+            return displayName;
+        }
+
+        @Override
+        public String getDescription() {
+            return description;
+        }
+
+        /** The op's mode. */
+        public Clahe.Bins bins() {
+            return bins;
+        }
+    }
 
     public static final PropertyDescriptor CLIP_LIMIT = new PropertyDescriptor.Builder()
             .name("Clip Limit")
@@ -58,8 +105,18 @@ public class ApplyCLAHE extends ImageTransformProcessor {
             .addValidator(StandardValidators.POSITIVE_INTEGER_VALIDATOR)
             .build();
 
+    public static final PropertyDescriptor HISTOGRAM_BINS = new PropertyDescriptor.Builder()
+            .name("Histogram Bins")
+            .description("How each tile's histogram is binned, which decides what a clip limit means. The default "
+                    + "gives a b-bit image and its 8-bit export (v >> (b - 8)) the same result; OpenCV native keeps "
+                    + "OpenCV's own behaviour.")
+            .required(true)
+            .allowableValues(HistogramBinning.class)
+            .defaultValue(HistogramBinning.BITS_STORED_256)
+            .build();
 
-    private static final List<PropertyDescriptor> PROPERTIES = List.of(CLIP_LIMIT, TILE_COLUMNS, TILE_ROWS);
+    private static final List<PropertyDescriptor> PROPERTIES = List.of(CLIP_LIMIT, TILE_COLUMNS, TILE_ROWS,
+            HISTOGRAM_BINS);
 
     @Override
     protected List<PropertyDescriptor> transformProperties() {
@@ -71,10 +128,24 @@ public class ApplyCLAHE extends ImageTransformProcessor {
         double clip = context.getProperty(CLIP_LIMIT).asDouble();
         int columns = context.getProperty(TILE_COLUMNS).asInteger();
         int rows = context.getProperty(TILE_ROWS).asInteger();
-        Map<String, Object> parameters = new LinkedHashMap<>();
-        parameters.put("Clip Limit", clip);
-        parameters.put("Tile Grid Columns", columns);
-        parameters.put("Tile Grid Rows", rows);
-        return (image, flowFile) -> new ImageTransformer.Step(Clahe.apply(image, clip, columns, rows), parameters);
+        HistogramBinning binning = context.getProperty(HISTOGRAM_BINS).asAllowableValue(HistogramBinning.class);
+        return (image, flowFile) -> {
+            Map<String, Object> parameters = new LinkedHashMap<>();
+            parameters.put("Clip Limit", clip);
+            parameters.put("Tile Grid Columns", columns);
+            parameters.put("Tile Grid Rows", rows);
+            parameters.put("Histogram Bins", binning.getDisplayName());
+            if (binning == HistogramBinning.BITS_STORED_256) {
+                // The range the 256 bins were cut from: BitsStored, or the image's own min and max (int16, float).
+                HistogramBins.Range range = HistogramBins.range(image);
+                if (range.fromBitsStored()) {
+                    parameters.put("Bits Stored", range.bitsStored());
+                } else {
+                    parameters.put("Bin Range Min", range.low());
+                    parameters.put("Bin Range Max", range.high());
+                }
+            }
+            return new ImageTransformer.Step(Clahe.apply(image, clip, columns, rows, binning.bins()), parameters);
+        };
     }
 }

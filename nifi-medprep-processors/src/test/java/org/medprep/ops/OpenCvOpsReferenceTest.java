@@ -2,9 +2,12 @@
 package org.medprep.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.medprep.testutil.ProcessorChecks.assertSamePixels;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -13,8 +16,12 @@ import java.util.Locale;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.medprep.image.Geometry;
 import org.medprep.image.Image;
+import org.medprep.image.ImageMetadata;
+import org.medprep.image.VoxelType;
 import org.medprep.io.ImageReaders;
+import org.medprep.io.NpyWriter;
 import org.medprep.io.ReadLimits;
 import org.medprep.testutil.Python;
 import org.medprep.testutil.RealFiles;
@@ -34,6 +41,12 @@ class OpenCvOpsReferenceTest {
     private static final Path MR = RealFiles.pydicom("MR_small.dcm");         // 64 x 64 int16 MR
     private static final Path CT = RealFiles.pydicom("CT_small.dcm");         // 128 x 128 int16 CT
     private static final Path U16 = RealFiles.skimage("chessboard_GRAY_U16.tif"); // uint16
+    /**
+     * python3-nibabel's test file: a Siemens DTI header (BitsStored 12) whose 256 x 256 pixels are a ramp through
+     * all 4096 12-bit values, so every bin edge of v >> 4 is exercised.
+     */
+    private static final Path MR12 = Path.of("/usr/lib/python3/dist-packages/nibabel/tests/data/0.dcm");
+    private static final Path CR12 = RealFiles.pydicom("dicomdirtests/77654033/CR1/6154"); // 16 x 16 12-bit CR
 
     @Test
     void letterboxMatchesTheSeedRuleInPythonOpenCv() throws Exception {
@@ -91,10 +104,119 @@ class OpenCvOpsReferenceTest {
     }
 
     @Test
-    void claheMatchesPythonOpenCv() throws Exception {
-        compare(CAMERA, img -> Clahe.apply(img, 2.0, 8, 8), 1.0, 0, "clahe", "2.0", "8", "8");
-        compare(MOON, img -> Clahe.apply(img, 40, 4, 6), 1.0, 0, "clahe", "40", "4", "6");
-        compare(U16, img -> Clahe.apply(img, 2.0, 8, 8), 1.0, 0, "clahe", "2.0", "8", "8");
+    void claheOpenCvNativeMatchesPythonOpenCv() throws Exception {
+        compare(CAMERA, img -> Clahe.apply(img, 2.0, 8, 8, Clahe.Bins.OPENCV_NATIVE), 1.0, 0, "clahe", "2.0", "8", "8");
+        compare(MOON, img -> Clahe.apply(img, 40, 4, 6, Clahe.Bins.OPENCV_NATIVE), 1.0, 0, "clahe", "40", "4", "6");
+        compare(U16, img -> Clahe.apply(img, 2.0, 8, 8, Clahe.Bins.OPENCV_NATIVE), 1.0, 0, "clahe", "2.0", "8", "8");
+        // 16-bit with real content: camera x 257 (65,536 bins).
+        compare(camera16(), npy(camera16(), "camera16"), img -> Clahe.apply(img, 2.0, 8, 8, Clahe.Bins.OPENCV_NATIVE), 1.0, 0,
+                "clahe", "2.0", "8", "8");
+    }
+
+    @Test
+    void claheDefaultBinsMatchShiftThenPythonOpenCv() throws Exception {
+        // 8-bit input: the bins are the values, so the default is OpenCV's own 8-bit CLAHE, bit for bit.
+        compare(CAMERA, img -> Clahe.apply(img, 2.0, 8, 8, Clahe.Bins.BITS_STORED_256), 1.0, 0, "clahe", "2.0", "8", "8");
+        compare(MOON, img -> Clahe.apply(img, 40, 4, 6, Clahe.Bins.BITS_STORED_256), 1.0, 0, "clahe", "40", "4", "6");
+        // 12-bit (BitsStored from the DICOM header): v >> 4, then cv2's 8-bit CLAHE.
+        compare(MR12, img -> Clahe.apply(img, 2.0, 8, 8, Clahe.Bins.BITS_STORED_256), 1.0, 0,
+                "clahe256", "2.0", "8", "8");
+        compare(MR12, img -> Clahe.apply(img, 3.5, 4, 2, Clahe.Bins.BITS_STORED_256), 1.0, 0,
+                "clahe256", "3.5", "4", "2");
+        compare(CR12, img -> Clahe.apply(img, 2.0, 2, 2, Clahe.Bins.BITS_STORED_256), 1.0, 0,
+                "clahe256", "2.0", "2", "2");
+        // 16-bit: v >> 8.
+        compare(camera16(), npy(camera16(), "camera16"), img -> Clahe.apply(img, 2.0, 8, 8, Clahe.Bins.BITS_STORED_256), 1.0, 0,
+                "clahe256", "2.0", "8", "8");
+        // int16 (CT, MR) and float32: 256 bins over the image's own range.
+        compare(CT, img -> Clahe.apply(img, 2.0, 8, 8, Clahe.Bins.BITS_STORED_256), 1.0, 0,
+                "clahe256", "2.0", "8", "8");
+        compare(MR, img -> Clahe.apply(img, 2.0, 4, 4, Clahe.Bins.BITS_STORED_256), 1.0, 0,
+                "clahe256", "2.0", "4", "4");
+        Image ctFloat = ctAsFloat();
+        compare(ctFloat, npy(ctFloat, "CT_small-float"), img -> Clahe.apply(img, 2.0, 8, 8, Clahe.Bins.BITS_STORED_256), 1.0, 0,
+                "clahe256", "2.0", "8", "8");
+    }
+
+    @Test
+    void twelveBitImageAndItsEightBitExportGiveIdenticalResults() throws Exception {
+        // The real 12-bit CR (MONOCHROME1: inverted once, as the processors do, then exported).
+        Image cr = Monochrome.toMonochrome2(read(CR12));
+        Image crExport = Image.allocate(VoxelType.UINT8, cr.width(), cr.height(), 1, 1, cr.geometry(),
+                ImageMetadata.picture("PNG", 8, "MONOCHROME2"));
+        for (int i = 0; i < cr.size(); i++) {
+            crExport.set(i, (int) cr.get(i) >> 4);
+        }
+        assertSamePixels(Clahe.apply(crExport, 2.0, 2, 2, Clahe.Bins.BITS_STORED_256),
+                Clahe.apply(cr, 2.0, 2, 2, Clahe.Bins.BITS_STORED_256));
+
+        Image mr = read(MR12);
+        assertEquals(12, mr.metadata().bitsStored());
+        Image export = Image.allocate(VoxelType.UINT8, mr.width(), mr.height(), 1, 1, mr.geometry(),
+                ImageMetadata.picture("PNG", 8, "MONOCHROME2"));
+        Image sixteen = Image.allocate(VoxelType.UINT16, mr.width(), mr.height(), 1, 1, mr.geometry(),
+                ImageMetadata.picture("PNG", 16, "MONOCHROME2"));
+        for (int i = 0; i < mr.size(); i++) {
+            export.set(i, (int) mr.get(i) >> 4);
+            sixteen.set(i, (int) mr.get(i) << 4);
+        }
+        Image fromDicom = Clahe.apply(mr, 2.0, 8, 8, Clahe.Bins.BITS_STORED_256);
+        assertEquals(VoxelType.UINT8, fromDicom.type());
+        assertEquals(8, fromDicom.metadata().bitsStored());
+        assertSamePixels(fromDicom, Clahe.apply(export, 2.0, 8, 8, Clahe.Bins.BITS_STORED_256));
+        // The same values scaled to 16 bits (BitsStored 16) land in the same bins too.
+        assertSamePixels(fromDicom, Clahe.apply(sixteen, 2.0, 8, 8, Clahe.Bins.BITS_STORED_256));
+        // Python: export to 8 bits by the shift, then cv2's CLAHE on the 8-bit image.
+        compare(MR12, img -> Clahe.apply(img, 2.0, 8, 8, Clahe.Bins.BITS_STORED_256), 1.0, 0,
+                "clahe256", "2.0", "8", "8", "export8");
+
+        // OpenCV native (the issue): the 12-bit image and its export differ by far more than rounding.
+        Image nativeDicom = Clahe.apply(mr, 2.0, 8, 8, Clahe.Bins.OPENCV_NATIVE);
+        Image nativeExport = Clahe.apply(export, 2.0, 8, 8, Clahe.Bins.OPENCV_NATIVE);
+        assertSamePixels(nativeExport, fromDicom);
+        double mad = 0;
+        for (int i = 0; i < mr.size(); i++) {
+            mad += Math.abs(nativeDicom.get(i) / 65535 - nativeExport.get(i) / 255);
+        }
+        mad /= mr.size();
+        System.out.printf(Locale.ROOT, "12-bit MR, OpenCV native: mean |DICOM - 8-bit export| on [0,1] = %.4f%n", mad);
+        assertTrue(mad > 0.05, "native 16-bit CLAHE differs from the 8-bit export's: " + mad);
+    }
+
+    @Test
+    void defaultBinsRejectValuesAboveBitsStoredAndNaN() {
+        Image u16 = Image.allocate(VoxelType.UINT16, 8, 8, 1, 1, Geometry.UNIT,
+                ImageMetadata.picture("PNG", 12, "MONOCHROME2"));
+        u16.set(9, 4096);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Clahe.apply(u16, 2.0, 2, 2, Clahe.Bins.BITS_STORED_256));
+        assertEquals("a sample value 4096 is above the BitsStored 12 range 0 to 4095, so CLAHE's 256 bins over that "
+                + "range cannot hold it", e.getMessage());
+        u16.set(9, 4095);
+        assertEquals(255, Clahe.apply(u16, 2.0, 2, 2, Clahe.Bins.BITS_STORED_256).get(9));
+        Image f = Image.allocate(VoxelType.FLOAT32, 8, 8, 1, 1, Geometry.UNIT,
+                ImageMetadata.picture("NIfTI", 16, "MONOCHROME2"));
+        f.set(3, Double.NaN);
+        assertThrows(IllegalArgumentException.class, () -> Clahe.apply(f, 2.0, 2, 2, Clahe.Bins.BITS_STORED_256));
+    }
+
+    @Test
+    void binsOfAVolumeUseOneRangeForAllSlices() {
+        // Two slices of int16 with different ranges: the bins come from the volume's min and max.
+        Image v = Image.allocate(VoxelType.INT16, 2, 2, 2, 1, Geometry.UNIT,
+                ImageMetadata.picture("NIfTI", 16, "MONOCHROME2"));
+        int[] values = {-1000, -500, 0, 500, 1000, 1500, 2000, 2999};
+        for (int i = 0; i < values.length; i++) {
+            v.set(i, values[i]);
+        }
+        Image bins = HistogramBins.apply(v);
+        // bin = floor((v + 1000) * 256 / 4000)
+        int[] expected = {0, 32, 64, 96, 128, 160, 192, 255};
+        for (int i = 0; i < values.length; i++) {
+            assertEquals(expected[i], bins.get(i), "sample " + i);
+        }
+        assertEquals(8, bins.metadata().bitsStored());
+        assertEquals(VoxelType.UINT8, bins.type());
     }
 
     private static double[] world(Image img, double x, double y) {
@@ -110,10 +232,46 @@ class OpenCvOpsReferenceTest {
         return ImageReaders.read(Files.readAllBytes(file), ReadLimits.DEFAULT).image();
     }
 
+    /** camera.png x 257 as uint16 with BitsStored 16: a 16-bit image with real image content. */
+    private static Image camera16() throws Exception {
+        Image cam = read(CAMERA);
+        Image u16 = Image.allocate(VoxelType.UINT16, cam.width(), cam.height(), 1, 1, cam.geometry(),
+                ImageMetadata.picture("PNG", 16, "MONOCHROME2"));
+        for (int i = 0; i < cam.size(); i++) {
+            u16.set(i, cam.get(i) * 257);
+        }
+        return u16;
+    }
+
+    /** CT_small's Hounsfield units as float32 (slope 1, intercept -1024). */
+    private static Image ctAsFloat() throws Exception {
+        Image ct = read(CT);
+        Image f = Image.allocate(VoxelType.FLOAT32, ct.width(), ct.height(), 1, 1, ct.geometry(), ct.metadata());
+        for (int i = 0; i < ct.size(); i++) {
+            f.set(i, ct.get(i) * ct.metadata().rescaleSlope() + ct.metadata().rescaleIntercept());
+        }
+        return f;
+    }
+
+    /** {@code image} written as a .npy file the reference script loads. */
+    private Path npy(Image image, String name) throws Exception {
+        Path p = tmp.resolve(name + ".npy");
+        try (OutputStream out = Files.newOutputStream(p)) {
+            NpyWriter.write(image, out);
+        }
+        return p;
+    }
+
     /** Runs our op and the reference on {@code file}; asserts shape, type and agreement. */
     private void compare(Path file, UnaryOperator<Image> op, double minIdentical, double maxDiff, String... refArgs)
             throws Exception {
-        Image ours = op.apply(read(file));
+        compare(read(file), file, op, minIdentical, maxDiff, refArgs);
+    }
+
+    /** Runs our op on {@code input} and the reference on {@code file} (the same image); asserts agreement. */
+    private void compare(Image input, Path file, UnaryOperator<Image> op, double minIdentical, double maxDiff,
+                         String... refArgs) throws Exception {
+        Image ours = op.apply(input);
         Path raw = tmp.resolve("ref.raw");
         String[] args = new String[refArgs.length + 2];
         args[0] = file.toString();
