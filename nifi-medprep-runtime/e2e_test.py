@@ -6,7 +6,9 @@ Starts a local NiFi from nifi-medprep-runtime/target/nifi-2.3.0 (failing with it
 within 120 s), makes the sample set (real images from Debian packages in the Kaggle layout, plus corrupt and colour
 files), then:
   1. uploads the committed flows/medprep/chest-xray.json by hand, as a user would (REST upload, group "chest-xray"),
-     sets its parameters and checks that every processor is VALID - the committed JSON must load as a valid flow;
+     checks that NiFi's download of it equals the file (ids and list order aside: the file is in NiFi's canonical
+     form), sets its parameters and checks that every processor is VALID - the committed JSON must load as a valid
+     flow;
   2. runs it with medprep_flow.py run --keep-running (secret in the environment) and checks:
      - inputs = outputs + quarantined, per summary.json and per files on disk;
      - every .npy is 224 x 224 float32 and equals the seed pipeline in Python + OpenCV (tools/seed_pipeline.py)
@@ -26,6 +28,7 @@ files), then:
 usage: e2e_test.py [--port 18090] [--work DIR]
 """
 import argparse
+import difflib
 import filecmp
 import json
 import os
@@ -134,6 +137,7 @@ def upload_by_hand(c, nifi, sample, hand_out):
     try:
         entity = upload(nifi, FLOW, "chest-xray")
         pg, ctx = entity["id"], entity["component"]["parameterContext"]["id"]
+        check_canonical(c, nifi.get(f"/process-groups/{pg}/download"))
         nifi.update_parameters(ctx, {"input.dir": sample, "output.dir": hand_out, "patient.key.secret": SECRET},
                                sensitive={"patient.key.secret"})
         invalid = invalid_processors(nifi, pg)
@@ -145,6 +149,32 @@ def upload_by_hand(c, nifi, sample, hand_out):
                          f"not VALID (fix the flow in NiFi, download it again and commit that):\n    "
                          + "\n    ".join(invalid))
     return pg, ctx, sample, hand_out
+
+
+def canonical(definition):
+    """A flow definition without what differs from one upload to the next: instance ids, the group's own
+    identifier, and the order of list items."""
+    gid = definition["flowContents"]["identifier"]
+
+    def norm(o):
+        if isinstance(o, dict):
+            return {k: norm(v) for k, v in o.items() if k != "instanceIdentifier"}
+        if isinstance(o, list):
+            return sorted((norm(x) for x in o), key=lambda x: json.dumps(x, sort_keys=True))
+        return "<group>" if o == gid else o
+    return norm(definition)
+
+
+def check_canonical(c, downloaded):
+    """The committed JSON must be what NiFi's own download gives for it (edited in NiFi, not by hand)."""
+    with open(FLOW) as f:
+        committed = json.load(f)
+    a = json.dumps(canonical(committed), indent=1, sort_keys=True).splitlines()
+    b = json.dumps(canonical(downloaded), indent=1, sort_keys=True).splitlines()
+    diff = list(difflib.unified_diff(a, b, "committed", "NiFi's download", lineterm="", n=1))
+    c.check(not diff, f"the committed {os.path.relpath(FLOW, REPO)} is not what NiFi downloads for it (upload it, "
+                      f"download it - GET /process-groups/{{id}}/download - and commit the download):\n    "
+                      + "\n    ".join(diff[:30]))
 
 
 def split_layout(out):
