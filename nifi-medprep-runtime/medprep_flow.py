@@ -197,8 +197,13 @@ def list_files(root, pred=lambda p: True):
 
 
 def input_files(root):
-    # ListFile's default File Filter [^\.].* skips hidden files; count what it lists.
-    return [p for p in list_files(root) if not os.path.basename(p).startswith(".")]
+    """What ListFile lists: regular files, also through symbolic links to files and folders (it follows links;
+    a link whose target is gone is not listed), except hidden ones (the flow's File Filter [^\\.].*)."""
+    found = []
+    for d, _, files in os.walk(root, followlinks=True):
+        found += [os.path.join(d, f) for f in files
+                  if not f.startswith(".") and os.path.isfile(os.path.join(d, f))]
+    return found
 
 
 def outputs(out_dir):
