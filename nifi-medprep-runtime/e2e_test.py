@@ -5,6 +5,8 @@
 Starts a local NiFi from nifi-medprep-runtime/target/nifi-2.3.0 (failing with its log tail if REST does not answer
 within 120 s), makes the sample set (real images from Debian packages in the Kaggle layout, plus corrupt and colour
 files), then:
+  0. checks the launcher's patient key secret file (made once with modes 0700/0600 and 64 hex digits, read back the
+     same next time, MEDPREP_PATIENT_KEY_SECRET first, refused when others can read it);
   1. uploads the committed flows/medprep/chest-xray.json by hand, as a user would (REST upload, group "chest-xray"),
      checks that NiFi's download of it equals the file (ids and list order aside: the file is in NiFi's canonical
      form), sets its parameters and checks that every processor is VALID - the committed JSON must load as a valid
@@ -35,6 +37,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -94,6 +97,7 @@ def main():
     if not c.check(sh(ctl, "start", inst, str(args.port), env=env).returncode == 0,
                    "NiFi did not answer within 120 s (log tail above)"):
         return finish(c)
+    check_secret_file(c)
     try:
         nifi = NiFi(f"http://127.0.0.1:{args.port}")
         clear_instance(nifi)
@@ -112,6 +116,37 @@ def main():
     finally:
         sh(ctl, "stop", inst)
     return finish(c)
+
+
+def check_secret_file(c):
+    """The launcher's patient key secret: made once in ${XDG_CONFIG_HOME}/nifi-medprep/patient-key-secret (directory
+    0700, file 0600, 64 hex digits), the same value on the next run, MEDPREP_PATIENT_KEY_SECRET first, a file others
+    can read refused. Runs the launcher's own function (extracted from ./medprep) in bash."""
+    launcher = os.path.join(REPO, "medprep")
+    script = ('eval "$(sed -n \'/^patient_key_secret() {/,/^}/p\' "$1")"; say() { echo "$*" >&2; }; '
+              'die() { echo "die: $*" >&2; exit 1; }; patient_key_secret; printf %s "$MEDPREP_PATIENT_KEY_SECRET"')
+    with tempfile.TemporaryDirectory() as home:
+        env = {k: v for k, v in os.environ.items() if k != SECRET_ENV}
+        env["XDG_CONFIG_HOME"] = os.path.join(home, "config")
+        first = subprocess.run(["bash", "-c", script, "bash", launcher], env=env, capture_output=True, text=True)
+        second = subprocess.run(["bash", "-c", script, "bash", launcher], env=env, capture_output=True, text=True)
+        f = os.path.join(home, "config", "nifi-medprep", "patient-key-secret")
+        modes = (oct(os.stat(os.path.dirname(f)).st_mode & 0o777), oct(os.stat(f).st_mode & 0o777)) \
+            if os.path.exists(f) else None
+        c.check(first.returncode == 0 and len(first.stdout) == 64 and all(ch in "0123456789abcdef" for ch in first.stdout)
+                and f in first.stderr and modes == ("0o700", "0o600"),
+                f"launcher secret file: rc {first.returncode}, {len(first.stdout)} characters, modes {modes}, "
+                f"message {first.stderr.strip()!r}")
+        c.check(second.returncode == 0 and second.stdout == first.stdout and "created" not in second.stderr,
+                "launcher secret file: a second run did not read back the same secret")
+        given = subprocess.run(["bash", "-c", script, "bash", launcher], capture_output=True, text=True,
+                               env=dict(env, **{SECRET_ENV: "from-the-environment"}))
+        c.check(given.stdout == "from-the-environment", f"{SECRET_ENV} does not take precedence: {given.stdout!r}")
+        if os.path.exists(f):
+            os.chmod(f, 0o644)
+            loose = subprocess.run(["bash", "-c", script, "bash", launcher], env=env, capture_output=True, text=True)
+            c.check(loose.returncode != 0 and "readable by others" in loose.stderr,
+                    f"launcher accepted a secret file others can read: rc {loose.returncode} {loose.stderr.strip()!r}")
 
 
 def clear_instance(nifi):
