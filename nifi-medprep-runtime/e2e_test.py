@@ -26,7 +26,8 @@ files), then:
   4. runs it on inputs whose outputs collide (two files of one name, label and patient in different folders) and
      on a label whose output directory cannot be created: the colliding file and the blocked one are quarantined
      with reasons that say a file of that name already exists / the directory could not be created, and the
-     quarantined copies are the inputs' own bytes.
+     quarantined copies are the inputs' own bytes; a FlowFile for a listed file that is gone (fed into
+     "Fetch input file" by a GenerateFlowFile added for the test) is quarantined with FetchFile's not.found reason.
 usage: e2e_test.py [--port 18090] [--work DIR]
 """
 import argparse
@@ -38,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -113,6 +115,7 @@ def main():
                                         "failed")
         check_second_run(c, nifi, hand, out, out2)
         check_collisions(c, args.port, inst, os.path.join(work, "collide-input"), os.path.join(work, "collide-output"))
+        check_fetch_not_found(c, nifi, os.path.join(work, "collide-output"))
     finally:
         sh(ctl, "stop", inst)
     return finish(c)
@@ -147,6 +150,37 @@ def check_secret_file(c):
             loose = subprocess.run(["bash", "-c", script, "bash", launcher], env=env, capture_output=True, text=True)
             c.check(loose.returncode != 0 and "readable by others" in loose.stderr,
                     f"launcher accepted a secret file others can read: rc {loose.returncode} {loose.stderr.strip()!r}")
+
+
+def check_fetch_not_found(c, nifi, out):
+    """FetchFile's not.found relationship gets its own reason: a FlowFile for a file that is gone (as when a file
+    is deleted between listing and fetching) is fed into the run group's "Fetch input file" by a GenerateFlowFile
+    added for the test; it must end in the quarantine with a reason naming the missing path."""
+    pg = [g["id"] for g in nifi.child_groups() if g["component"]["name"] == run_group_name("chest-xray")][0]
+    fetch = [p["id"] for p in nifi.processors(pg) if p["component"]["name"] == "Fetch input file"][0]
+    gone = "/nonexistent-medprep-e2e/NORMAL/"
+    gen = nifi.post(f"/process-groups/{pg}/processors", {"revision": {"version": 0}, "component": {
+        "type": "org.apache.nifi.processors.standard.GenerateFlowFile", "name": "e2e: a listed file that is gone",
+        "position": {"x": -500, "y": 440}, "config": {"schedulingPeriod": "1 day", "properties": {
+            "File Size": "0B", "absolute.path": gone, "path": "gone/NORMAL/",
+            "medprep.source.name": "IM-0600-0001.jpeg", "filename": "IM-0600-0001.jpeg"}}}})["id"]
+    nifi.post(f"/process-groups/{pg}/connections", {"revision": {"version": 0}, "component": {
+        "source": {"id": gen, "groupId": pg, "type": "PROCESSOR"},
+        "destination": {"id": fetch, "groupId": pg, "type": "PROCESSOR"}, "selectedRelationships": ["success"]}})
+    reason_file = os.path.join(out, "quarantine", "gone", "NORMAL", "IM-0600-0001.jpeg.reason.txt")
+    nifi.set_group_state(pg, "RUNNING")
+    try:
+        for _ in range(60):
+            if os.path.exists(reason_file) and os.path.getsize(reason_file):
+                break
+            time.sleep(0.5)
+    finally:
+        nifi.set_group_state(pg, "STOPPED")
+    reason = open(reason_file).read() if os.path.exists(reason_file) else ""
+    c.check(reason.startswith("failure: Fetch input file (FetchFile, not.found)")
+            and gone + "IM-0600-0001.jpeg was not found" in reason,
+            f"a listed file that is gone should be quarantined with FetchFile's not.found reason: {reason!r}")
+    print(f"e2e: fetch not.found: {reason.strip()}", flush=True)
 
 
 def clear_instance(nifi):
