@@ -3,7 +3,8 @@
 """Check a finished chest-xray run: check_flow_output.py OUTPUT_DIR [--nifi URL]
 
 - every OUTPUT/{train,validation,test}/<label>/*.npy is a 224 x 224 float32 array (NumPy);
-- every quarantined file has a non-empty <name>.reason.txt starting with "invalid:" or "failure:";
+- every quarantined file (OUTPUT/quarantine/<input folder>/<name>) has a non-empty <name>.reason.txt beside it
+  starting with "invalid:" or "failure:";
 - summary.json agrees with the files;
 - with --nifi (the run's group still in NiFi, e.g. after ./medprep run --keep-running): the provenance lineage
   of one output FlowFile has an event of every processor on the main path.
@@ -18,10 +19,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import medprep_flow as mf  # noqa: E402
 
-MAIN_PATH = ["List input files", "Remember source name (JSON)", "Set medprep.source.name and medprep.label",
-             "Fetch input file", "ValidateImage", "ResizeWithPadding 224x224", "Denoise Median 3",
-             "ApplyCLAHE 2.0 8x8", "Normalize: Scale by Bit Depth", "Normalize: Z-Score with Fixed Statistics",
-             "SplitByPatient", "Write <split>/<label>/<name>.npy"]
+MAIN_PATH = ["List input files", "Source name and label", "Fetch input file", "Validate image", "Letterbox 224x224",
+             "Median 3", "CLAHE 2.0 8x8", "Scale to [0,1]", "Z-Score", "Split by patient", "Write .npy"]
 
 
 def main():
@@ -39,8 +38,7 @@ def main():
         if a.shape != (224, 224) or a.dtype != np.float32 or not np.isfinite(a).all():
             problems.append(f"{p}: shape {a.shape}, dtype {a.dtype}")
     print(f"{len(npys)} .npy files checked (224 x 224 float32, finite)")
-    qdir = os.path.join(out, "quarantine")
-    originals = [p for p in glob.glob(os.path.join(qdir, "*")) if not p.endswith(".reason.txt")]
+    originals, _, _ = mf.quarantined(out)
     kinds = {"invalid": 0, "failure": 0}
     for p in originals:
         r = p + ".reason.txt"
@@ -63,7 +61,7 @@ def main():
         nifi = mf.NiFi(args.nifi)
         root = nifi.root_id()
         pg = [g["id"] for g in nifi.get(f"/process-groups/{root}/process-groups")["processGroups"]
-              if g["component"]["name"] == args.flow_name][0]
+              if g["component"]["name"] == mf.run_group_name(args.flow_name)][0]
         procs = {p["id"]: p["component"]["name"] for p in nifi.processors(pg)}
         put = [i for i, n in procs.items() if n == MAIN_PATH[-1]][0]
         send = [e for e in nifi.provenance_query({"ProcessorID": put})["provenanceEvents"] if e["eventType"] == "SEND"]

@@ -1,34 +1,34 @@
 #!/usr/bin/python3
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""Build and run the nifi-medprep chest X-ray flow on a running NiFi 2.3.0 through its REST API.
-
-  medprep_flow.py build-flow [--nifi URL] [--out flows/medprep/chest-xray.json]
-      Creates the process group "chest-xray" with its parameter context, processors and connections in the
-      running NiFi, downloads the flow definition (GET /process-groups/{id}/download), writes it, and removes
-      the group and context again (use --keep to leave them).
+"""Run a nifi-medprep flow definition on a running NiFi 2.3.0 through its REST API.
 
   medprep_flow.py run --nifi URL --flow FILE --input DIR --output DIR [--timeout S] [--keep-running]
-      Uploads the definition as a new group, sets the parameters (input/output dirs, a random patient key
-      secret unless --secret is given), starts the group, waits until every input file is either an .npy under
-      OUTPUT/{train,validation,test} or quarantined under OUTPUT/quarantine and all queues are empty, stops the
-      group, counts provenance events and writes OUTPUT/summary.json.
+      Replaces the group an earlier run of this tool left in NiFi (and only such a group: it is recognised by
+      its name "<flow> (medprep run)" and the mark "created by medprep_flow.py run" in its comments; groups
+      you uploaded yourself are never touched), uploads FILE as a new group with a parameter context of its
+      own, sets the parameters (input/output directories; the patient key secret from the environment variable
+      MEDPREP_PATIENT_KEY_SECRET, never from the command line), checks that every processor is valid, starts
+      the group, waits until every input file is either an .npy under OUTPUT/{train,validation,test} or
+      quarantined under OUTPUT/quarantine/<input folder>/ and all queues are empty, stops the group, counts
+      provenance events and writes OUTPUT/summary.json.
 
+The flow definition (flows/medprep/<flow>.json) is the single source of truth: it is what NiFi's
+GET /process-groups/{id}/download returns; edit the flow in NiFi and download it again to change it.
 Standard library only (Debian's /usr/bin/python3).
 """
 import argparse
 import collections
 import json
 import os
-import secrets
 import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
 
-STANDARD = "org.apache.nifi.processors.standard."
-MEDPREP = "org.medprep.nifi."
-FLOW_NAME = "chest-xray"
+SECRET_ENV = "MEDPREP_PATIENT_KEY_SECRET"
+# How this tool marks what it creates, so that a later run replaces its own group and nothing else.
+RUN_MARK = "created by medprep_flow.py run"
 CLIENT_ID = "medprep-flow-" + uuid.uuid4().hex[:8]
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -114,17 +114,26 @@ class NiFi:
         rev = self.get(f"/process-groups/{pg}")["revision"]["version"]
         self.delete(f"/process-groups/{pg}?version={rev}&clientId={CLIENT_ID}")
 
-    def remove_groups_named(self, name):
-        root = self.root_id()
-        for g in self.get(f"/process-groups/{root}/process-groups")["processGroups"]:
-            if g["component"]["name"] == name:
-                self.remove_group(g["id"])
+    def child_groups(self, parent=None):
+        parent = parent or self.root_id()
+        return self.get(f"/process-groups/{parent}/process-groups")["processGroups"]
 
-    def remove_contexts_named(self, name):
-        for c in self.get("/flow/parameter-contexts")["parameterContexts"]:
-            if c["component"]["name"] == name:
-                rev = c["revision"]["version"]
-                self.delete(f"/parameter-contexts/{c['id']}?version={rev}&clientId={CLIENT_ID}")
+    def set_group_comments(self, pg, comments):
+        entity = self.get(f"/process-groups/{pg}")
+        self.put(f"/process-groups/{pg}", {"revision": entity["revision"], "id": pg,
+                                             "component": {"id": pg, "comments": comments}})
+
+    def remove_context_if_unused(self, ctx_id):
+        """Deletes a parameter context unless a process group still references it; returns True if deleted."""
+        try:
+            ctx = self.get(f"/parameter-contexts/{ctx_id}")
+        except NiFiError:
+            return False  # already gone
+        if ctx["component"].get("boundProcessGroups"):
+            return False
+        rev = ctx["revision"]["version"]
+        self.delete(f"/parameter-contexts/{ctx_id}?version={rev}&clientId={CLIENT_ID}")
+        return True
 
     # --- parameter contexts -------------------------------------------------------------------------------------
     def update_parameters(self, ctx_id, values, sensitive=()):
@@ -172,220 +181,6 @@ class NiFi:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The flow
-# ---------------------------------------------------------------------------------------------------------------
-PARAMETERS = [
-    # name, value, sensitive, description
-    ("input.dir", "/data/chest_xray", False, "Directory listed recursively (Kaggle layout DIR/{train,val,test}/{NORMAL,PNEUMONIA}/)."),
-    ("output.dir", "/data/medprep-output", False, "Output root: <output.dir>/<split>/<label>/<name>.npy and <output.dir>/quarantine/."),
-    ("zscore.mean", "0.482", False, "Training-set mean after scaling to [0, 1] (Z-Score with Fixed Statistics)."),
-    ("zscore.std", "0.236", False, "Training-set standard deviation after scaling to [0, 1]."),
-    ("split.train", "0.70", False, "Share of patients in train."),
-    ("split.validation", "0.15", False, "Share of patients in validation."),
-    ("split.test", "0.15", False, "Share of patients in test."),
-    ("split.salt", "medprep", False, "Salt of the patient split hash: another salt draws another split."),
-    ("patient.key.secret", "change-me", True, "HMAC secret of the patient pseudonyms (sensitive: not exported)."),
-    ("patient.id.expression", "${filename:replaceFirst('_.*$', ''):replaceFirst('-\\d+\\.[^.]+$', '')}", False,
-     "Expression Language giving the patient of a non-DICOM file from its attributes; the default maps Kaggle "
-     "names to patients: person1234_bacteria_5678.jpeg -> person1234, IM-0115-0001.jpeg -> IM-0115, "
-     "NORMAL2-IM-1427-0001.jpeg -> NORMAL2-IM-1427. DICOM input uses PatientID."),
-]
-
-# Label: last component of ListFile's relative `path` (e.g. train/NORMAL -> NORMAL).
-LABEL_EL = "${path:replaceAll('/+$', ''):substringAfterLast('/')}"
-KIND_EL = "${medprep.invalid.reason:isEmpty():ifElse('failure', 'invalid')}"
-REASON_EL = ("${medprep.invalid.reason:escapeJson()}${medprep.failure.reason:escapeJson()}"
-             "${medprep.invalid.reason:append(${medprep.failure.reason}):isEmpty()"
-             ":ifElse('Routed to a failure relationship of a NiFi standard processor (fetching the input or "
-             "writing the output failed; see the bulletins / nifi-app.log).', '')}")
-
-# NiFi 2 draws processors 352 x 128 px; the quarantine column sits right of the main column, and failure
-# connections run along a vertical bus at BUS_X (labels where they join it, level with their source processor).
-COL_MAIN, COL_Q, BUS_X = 0, 800, 580
-ROW = 220
-
-
-def flow_spec():
-    """Processors (key -> definition) and connections (source key, relationships, destination key)."""
-    pixel = {"concurrentlySchedulableTaskCount": 2}
-    P = {}
-    P["list"] = dict(type=STANDARD + "ListFile", name="List input files", pos=(COL_MAIN, 0),
-                     config={"schedulingPeriod": "1 sec", "properties": {
-                         "Input Directory": "#{input.dir}", "Recurse Subdirectories": "true",
-                         "listing-strategy": "timestamps", "File Filter": "[^\\.].*",
-                         "Include File Attributes": "false"}})
-    # ListFile's FlowFiles are empty: write {"name": <filename>, "label": <parent folder>} and read it back into
-    # attributes (there is no UpdateAttribute), so quarantine and PutFile keep the original name and label
-    # after the transforming processors have renamed filename (x.jpeg -> x.nii -> x.npy).
-    P["srcjson"] = dict(type=STANDARD + "ReplaceText", name="Remember source name (JSON)", pos=(COL_MAIN, ROW),
-                        config={"properties": {
-                            "Replacement Strategy": "Always Replace", "Evaluation Mode": "Entire text",
-                            "Replacement Value": '{"name":"${filename:escapeJson()}","label":"'
-                                                 + LABEL_EL[:-1] + ':escapeJson()}"}'}})
-    P["srcattr"] = dict(type=STANDARD + "EvaluateJsonPath", name="Set medprep.source.name and medprep.label",
-                        pos=(COL_MAIN, 2 * ROW),
-                        config={"properties": {"Destination": "flowfile-attribute", "Return Type": "scalar",
-                                               "medprep.source.name": "$.name", "medprep.label": "$.label"}})
-    P["fetch"] = dict(type=STANDARD + "FetchFile", name="Fetch input file", pos=(COL_MAIN, 3 * ROW),
-                      config={"properties": {"File to Fetch": "${absolute.path}/${medprep.source.name}",
-                                             "Completion Strategy": "None"}})
-    P["validate"] = dict(type=MEDPREP + "ValidateImage", name="ValidateImage", pos=(COL_MAIN, 4 * ROW),
-                         config={**pixel, "properties": {
-                             "Patient Key Secret": "#{patient.key.secret}",
-                             "Patient ID for Non-DICOM Input": "#{patient.id.expression}",
-                             "Minimum Width": "64", "Minimum Height": "64",
-                             "Allowed Modalities": "CR,DX"}})
-    P["resize"] = dict(type=MEDPREP + "ResizeWithPadding", name="ResizeWithPadding 224x224", pos=(COL_MAIN, 5 * ROW),
-                       config={**pixel, "properties": {"Width": "224", "Height": "224", "Padding Value": "0",
-                                                       "Interpolation": "LINEAR", "Output Format": "NIFTI"}})
-    P["denoise"] = dict(type=MEDPREP + "Denoise", name="Denoise Median 3", pos=(COL_MAIN, 6 * ROW),
-                        config={**pixel, "properties": {"Filter": "Median", "Kernel Size": "3",
-                                                        "Output Format": "NIFTI"}})
-    P["clahe"] = dict(type=MEDPREP + "ApplyCLAHE", name="ApplyCLAHE 2.0 8x8", pos=(COL_MAIN, 7 * ROW),
-                      config={**pixel, "properties": {"Clip Limit": "2.0", "Tile Grid Columns": "8",
-                                                      "Tile Grid Rows": "8", "Output Format": "NIFTI"}})
-    P["scale"] = dict(type=MEDPREP + "Normalize", name="Normalize: Scale by Bit Depth", pos=(COL_MAIN, 8 * ROW),
-                      config={**pixel, "properties": {"Method": "Scale by Bit Depth", "Output Format": "NIFTI"}})
-    P["zscore"] = dict(type=MEDPREP + "Normalize", name="Normalize: Z-Score with Fixed Statistics",
-                       pos=(COL_MAIN, 9 * ROW),
-                       config={**pixel, "properties": {"Method": "Z-Score with Fixed Statistics",
-                                                       "Mean": "#{zscore.mean}", "Standard Deviation": "#{zscore.std}",
-                                                       "Output Format": "NPY"}})
-    P["split"] = dict(type=MEDPREP + "SplitByPatient", name="SplitByPatient", pos=(COL_MAIN, 10 * ROW),
-                      config={"properties": {"Group Key": "${medprep.patient.key}", "Salt": "#{split.salt}",
-                                             "Train Ratio": "#{split.train}",
-                                             "Validation Ratio": "#{split.validation}",
-                                             "Test Ratio": "#{split.test}"}})
-    P["put"] = dict(type=STANDARD + "PutFile", name="Write <split>/<label>/<name>.npy", pos=(COL_MAIN, 11 * ROW),
-                    config={"autoTerminatedRelationships": ["success"], "properties": {
-                        "Directory": "#{output.dir}/${medprep.split}/${medprep.label}",
-                        "Conflict Resolution Strategy": "fail", "Create Missing Directories": "true"}})
-    # Quarantine: original file under <output>/quarantine/<original name> and <original name>.reason.txt
-    P["qjson"] = dict(type=STANDARD + "ReplaceText", name="Quarantine record (JSON)", pos=(COL_Q, 4 * ROW),
-                      config={"properties": {
-                          "Replacement Strategy": "Always Replace", "Evaluation Mode": "Entire text",
-                          "Replacement Value": '{"name":"${medprep.source.name:replaceEmpty(${filename}):escapeJson()}",'
-                                               '"kind":"' + KIND_EL + '","reason":"' + REASON_EL + '"}'}})
-    P["qattr"] = dict(type=STANDARD + "EvaluateJsonPath", name="Set original filename and reason",
-                      pos=(COL_Q, 5 * ROW),
-                      config={"properties": {"Destination": "flowfile-attribute", "Return Type": "scalar",
-                                             "filename": "$.name", "medprep.quarantine.kind": "$.kind",
-                                             "medprep.quarantine.reason": "$.reason"}})
-    P["qfetch"] = dict(type=STANDARD + "FetchFile", name="Fetch original for quarantine", pos=(COL_Q, 6 * ROW),
-                       config={"properties": {"File to Fetch": "${absolute.path}/${filename}",
-                                              "Completion Strategy": "None"}})
-    P["qput"] = dict(type=STANDARD + "PutFile", name="Quarantine original", pos=(COL_Q, 7 * ROW),
-                     config={"properties": {"Directory": "#{output.dir}/quarantine",
-                                            "Conflict Resolution Strategy": "replace",
-                                            "Create Missing Directories": "true"}})
-    P["rjson"] = dict(type=STANDARD + "ReplaceText", name="Reason file name (JSON)", pos=(COL_Q, 8 * ROW),
-                      config={"properties": {
-                          "Replacement Strategy": "Always Replace", "Evaluation Mode": "Entire text",
-                          "Replacement Value": '{"name":"${filename:escapeJson()}.reason.txt"}'}})
-    P["rattr"] = dict(type=STANDARD + "EvaluateJsonPath", name="Set filename <original>.reason.txt",
-                      pos=(COL_Q, 9 * ROW),
-                      config={"properties": {"Destination": "flowfile-attribute", "Return Type": "scalar",
-                                             "filename": "$.name"}})
-    P["rtext"] = dict(type=STANDARD + "ReplaceText", name="Reason text", pos=(COL_Q, 10 * ROW),
-                      config={"properties": {
-                          "Replacement Strategy": "Always Replace", "Evaluation Mode": "Entire text",
-                          "Replacement Value": "${medprep.quarantine.kind}: ${medprep.quarantine.reason}\n"}})
-    P["rput"] = dict(type=STANDARD + "PutFile", name="Quarantine reason", pos=(COL_Q, 11 * ROW),
-                     config={"autoTerminatedRelationships": ["success", "failure"], "properties": {
-                         "Directory": "#{output.dir}/quarantine", "Conflict Resolution Strategy": "replace",
-                         "Create Missing Directories": "true"}})
-    C = [
-        ("list", ["success"], "srcjson"),
-        ("srcjson", ["success"], "srcattr"),
-        ("srcattr", ["matched"], "fetch"),
-        ("fetch", ["success"], "validate"),
-        ("validate", ["valid"], "resize"),
-        ("resize", ["success"], "denoise"),
-        ("denoise", ["success"], "clahe"),
-        ("clahe", ["success"], "scale"),
-        ("scale", ["success"], "zscore"),
-        ("zscore", ["success"], "split"),
-        ("split", ["train", "validation", "test"], "put"),
-        # everything that is not an output goes to quarantine
-        ("srcjson", ["failure"], "qjson"),
-        ("srcattr", ["unmatched", "failure"], "qjson"),
-        ("fetch", ["not.found", "permission.denied", "failure"], "qjson"),
-        ("validate", ["invalid", "failure"], "qjson"),
-        ("resize", ["failure"], "qjson"),
-        ("denoise", ["failure"], "qjson"),
-        ("clahe", ["failure"], "qjson"),
-        ("scale", ["failure"], "qjson"),
-        ("zscore", ["failure"], "qjson"),
-        ("split", ["failure"], "qjson"),
-        ("put", ["failure"], "qjson"),
-        ("qjson", ["success", "failure"], "qattr"),
-        ("qattr", ["matched", "unmatched", "failure"], "qfetch"),
-        ("qfetch", ["success", "not.found", "permission.denied", "failure"], "qput"),
-        ("qput", ["success", "failure"], "rjson"),
-        ("rjson", ["success", "failure"], "rattr"),
-        ("rattr", ["matched", "unmatched", "failure"], "rtext"),
-        ("rtext", ["success", "failure"], "rput"),
-    ]
-    return P, C
-
-
-def build_flow(args):
-    nifi = NiFi(args.nifi)
-    nifi.remove_groups_named(FLOW_NAME)
-    nifi.remove_contexts_named(FLOW_NAME)
-    ctx = nifi.post("/parameter-contexts", {"revision": {"version": 0}, "component": {
-        "name": FLOW_NAME,
-        "description": "nifi-medprep chest X-ray preprocessing (Kaggle Chest X-Ray Pneumonia layout).",
-        "parameters": [{"parameter": {"name": n, "value": v, "sensitive": s, "description": d}}
-                       for n, v, s, d in PARAMETERS]}})
-    root = nifi.root_id()
-    pg = nifi.post(f"/process-groups/{root}/process-groups", {"revision": {"version": 0}, "component": {
-        "name": FLOW_NAME, "position": {"x": 0, "y": 0},
-        "comments": "ListFile -> FetchFile -> ValidateImage -> ResizeWithPadding 224x224 -> Denoise Median 3 -> "
-                    "ApplyCLAHE 2.0 8x8 -> Normalize (bit depth) -> Normalize (fixed z-score) -> SplitByPatient -> "
-                    "PutFile <output>/<split>/<label>/<name>.npy; everything else -> <output>/quarantine/.",
-        "parameterContext": {"id": ctx["id"]}}})["id"]
-    P, C = flow_spec()
-    ids = {}
-    for key, p in P.items():
-        config = {"penaltyDuration": "1 sec", **p["config"]}
-        comp = {"type": p["type"], "name": p["name"], "position": {"x": p["pos"][0], "y": p["pos"][1]},
-                "config": config}
-        ids[key] = nifi.post(f"/process-groups/{pg}/processors", {"revision": {"version": 0}, "component": comp})["id"]
-    for src, rels, dst in C:
-        comp = {"source": {"id": ids[src], "groupId": pg, "type": "PROCESSOR"},
-                "destination": {"id": ids[dst], "groupId": pg, "type": "PROCESSOR"},
-                "selectedRelationships": rels,
-                "backPressureObjectThreshold": 10000, "backPressureDataSizeThreshold": "1 GB"}
-        if P[src]["pos"][0] == COL_MAIN and P[dst]["pos"][0] == COL_Q:
-            comp["bends"] = [{"x": BUS_X, "y": P[src]["pos"][1] + 64}]
-            if P[src]["pos"][1] != P[dst]["pos"][1]:  # then along the bus into the quarantine record's side
-                comp["bends"].append({"x": BUS_X, "y": P[dst]["pos"][1] + 64})
-            comp["labelIndex"] = 0
-        nifi.post(f"/process-groups/{pg}/connections", {"revision": {"version": 0}, "component": comp})
-    # every processor must be valid
-    bad = []
-    for key, pid in ids.items():
-        c = nifi.get(f"/processors/{pid}")["component"]
-        errors = [e for e in c.get("validationErrors") or []
-                  if "Directory does not exist" not in e]  # input.dir is only a placeholder at build time
-        if errors:
-            bad.append(f"{c['name']}: {errors}")
-    if bad:
-        raise NiFiError("invalid processors:\n  " + "\n  ".join(bad))
-    definition = nifi.get(f"/process-groups/{pg}/download")
-    out = args.out
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(definition, f, indent=2)
-        f.write("\n")
-    print(f"wrote {out}: {len(P)} processors, {len(C)} connections, parameter context '{FLOW_NAME}'")
-    if not args.keep:
-        nifi.remove_group(pg)
-        nifi.remove_contexts_named(FLOW_NAME)
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # run
 # ---------------------------------------------------------------------------------------------------------------
 SPLITS = ("train", "validation", "test")
@@ -402,8 +197,13 @@ def list_files(root, pred=lambda p: True):
 
 
 def input_files(root):
-    # ListFile's default File Filter [^\.].* skips hidden files; count what it lists.
-    return [p for p in list_files(root) if not os.path.basename(p).startswith(".")]
+    """What ListFile lists: regular files, also through symbolic links to files and folders (it follows links;
+    a link whose target is gone is not listed), except hidden ones (the flow's File Filter [^\\.].*)."""
+    found = []
+    for d, _, files in os.walk(root, followlinks=True):
+        found += [os.path.join(d, f) for f in files
+                  if not f.startswith(".") and os.path.isfile(os.path.join(d, f))]
+    return found
 
 
 def outputs(out_dir):
@@ -411,9 +211,12 @@ def outputs(out_dir):
 
 
 def quarantined(out_dir):
+    """Quarantined originals and reason files under OUTPUT/quarantine/<input folder>/ (PutFile's in-progress
+    dot files are not counted)."""
     q = os.path.join(out_dir, "quarantine")
-    originals = list_files(q, lambda p: not p.endswith(".reason.txt"))
-    reasons = list_files(q, lambda p: p.endswith(".reason.txt"))
+    visible = lambda p: not os.path.basename(p).startswith(".")
+    originals = list_files(q, lambda p: visible(p) and not p.endswith(".reason.txt"))
+    reasons = list_files(q, lambda p: visible(p) and p.endswith(".reason.txt"))
     kinds = {"invalid": [], "failure": []}
     for r in reasons:
         with open(r, errors="replace") as f:
@@ -446,11 +249,13 @@ def event_time(event):
         return float("inf")
 
 
-def upload(nifi, flow_file, name):
+def upload(nifi, flow_file, name, content=None):
+    """POST /process-groups/{root}/process-groups/upload, as the UI's "Upload flow definition" does."""
     root = nifi.root_id()
     boundary = "----medprep" + uuid.uuid4().hex
-    with open(flow_file, "rb") as f:
-        content = f.read()
+    if content is None:
+        with open(flow_file, "rb") as f:
+            content = f.read()
     parts = []
     for k, v in (("groupName", name), ("positionX", "0"), ("positionY", "0"), ("clientId", CLIENT_ID)):
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
@@ -461,6 +266,66 @@ def upload(nifi, flow_file, name):
                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
+def run_group_name(flow_name):
+    return f"{flow_name} (medprep run)"
+
+
+def remove_earlier_runs(nifi, flow_name):
+    """Removes the groups earlier runs of this tool created for this flow (name and comment mark), after stopping
+    them and emptying their queues, and their parameter contexts when no other group references them. Groups
+    uploaded by hand, and contexts they use, are left alone."""
+    for g in nifi.child_groups():
+        comp = g["component"]
+        if comp["name"] != run_group_name(flow_name) or RUN_MARK not in (comp.get("comments") or ""):
+            continue
+        ctx = (comp.get("parameterContext") or {}).get("id")
+        print(f"medprep_flow: replacing group {g['id']} of an earlier run (stopping it, emptying its queues)")
+        nifi.remove_group(g["id"])
+        if ctx and not nifi.remove_context_if_unused(ctx):
+            print(f"medprep_flow: parameter context {ctx} is still used by another group: kept")
+
+
+def definition_for_run(flow_file, flow_name):
+    """The flow definition with its parameter context renamed for this run. NiFi 2.3.0's upload binds a
+    definition's context to an existing context OF THE SAME NAME when there is one (it reuses it rather than
+    creating a new one), so uploading under the file's own name would make this run share - and overwrite -
+    the parameters of a group the user uploaded by hand. A run's context gets a name of its own."""
+    with open(flow_file) as f:
+        definition = json.load(f)
+    contexts = definition.get("parameterContexts") or {}
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    renamed = {}
+    for old, ctx in contexts.items():
+        new = f"{old} (medprep run {stamp})"
+        ctx["name"] = new
+        renamed[old] = new
+    definition["parameterContexts"] = {renamed[k]: v for k, v in contexts.items()}
+
+    def rebind(group):
+        if group.get("parameterContextName") in renamed:
+            group["parameterContextName"] = renamed[group["parameterContextName"]]
+        for child in group.get("processGroups") or []:
+            rebind(child)
+    rebind(definition["flowContents"])
+    for ctx in definition["parameterContexts"].values():
+        ctx["inheritedParameterContexts"] = [renamed.get(n, n) for n in ctx.get("inheritedParameterContexts") or []]
+    return json.dumps(definition).encode()
+
+
+def invalid_processors(nifi, pg, wait=20):
+    """Names and validation errors of the group's processors that are not VALID (waits while NiFi is still
+    VALIDATING)."""
+    deadline = time.time() + wait
+    while True:
+        procs = nifi.processors(pg)
+        states = [p["component"]["validationStatus"] for p in procs]
+        if "VALIDATING" not in states or time.time() > deadline:
+            return [f"{p['component']['name']} ({p['component']['type'].rsplit('.', 1)[-1]}): "
+                    + "; ".join(p["component"].get("validationErrors") or [p["component"]["validationStatus"]])
+                    for p in procs if p["component"]["validationStatus"] != "VALID"]
+        time.sleep(0.5)
+
+
 def run(args):
     nifi = NiFi(args.nifi)
     version = nifi.version()
@@ -468,27 +333,35 @@ def run(args):
     in_dir, out_dir = os.path.abspath(args.input), os.path.abspath(args.output)
     if not os.path.isdir(in_dir):
         raise NiFiError(f"input directory {in_dir} does not exist")
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        raise NiFiError(f"the patient key secret is not set: put it in the environment variable {SECRET_ENV} "
+                        f"(./medprep run does, from its secret file)")
     os.makedirs(out_dir, exist_ok=True)
     inputs = input_files(in_dir)
     if not inputs:
         raise NiFiError(f"no input files under {in_dir}")
 
-    # fresh group and parameter context for this run
-    nifi.remove_groups_named(flow_name)
-    nifi.remove_contexts_named(flow_name)
-    pg_entity = upload(nifi, args.flow, flow_name)
+    # replace this tool's own group of an earlier run; upload the definition as a new group with its own context
+    remove_earlier_runs(nifi, flow_name)
+    pg_entity = upload(nifi, args.flow, run_group_name(flow_name), definition_for_run(args.flow, flow_name))
     pg = pg_entity["id"]
+    comments = pg_entity["component"].get("comments") or ""
+    nifi.set_group_comments(pg, f"{RUN_MARK} on {time.strftime('%Y-%m-%d %H:%M:%S')} (the next run replaces "
+                                f"this group and its parameter context).\n{comments}")
     ctx_id = pg_entity["component"]["parameterContext"]["id"]
-    secret = args.secret or secrets.token_hex(32)
     values = {"input.dir": in_dir, "output.dir": out_dir, "patient.key.secret": secret}
     for kv in args.param or []:
         k, _, v = kv.partition("=")
+        if k == "patient.key.secret":
+            raise NiFiError(f"the patient key secret is not taken from the command line: set {SECRET_ENV}")
         values[k] = v
     nifi.update_parameters(ctx_id, values, sensitive={"patient.key.secret"})
-    invalid = [f"{p['component']['name']}: {p['component'].get('validationErrors')}"
-               for p in nifi.processors(pg) if p["component"]["validationStatus"] != "VALID"]
+    invalid = invalid_processors(nifi, pg)
     if invalid:
-        raise NiFiError("processors are not valid after setting the parameters:\n  " + "\n  ".join(invalid))
+        raise NiFiError(f"the flow definition {args.flow} does not load as a valid flow in NiFi {version} (after "
+                        f"setting input.dir, output.dir and the secret, these processors are not VALID; fix the "
+                        f"flow in NiFi and download it again):\n  " + "\n  ".join(invalid))
 
     print(f"medprep_flow: {len(inputs)} input files under {in_dir}; group {pg} on NiFi {version}")
     t0 = time.time()
@@ -559,24 +432,34 @@ def run(args):
     print("  quarantined invalid {invalid}, failure {failure}".format(**summary["quarantined"]))
     for r in sorted(reasons):
         with open(r, errors="replace") as f:
-            print(f"    {os.path.basename(r)[:-len('.reason.txt')]}: {f.read().strip()[:200]}")
+            print(f"    {os.path.relpath(r, os.path.join(out_dir, 'quarantine'))[:-len('.reason.txt')]}: "
+                  f"{f.read().strip()[:200]}")
     print(f"  provenance  {len(events)} events ({', '.join(f'{k} {v}' for k, v in sorted(by_type.items()))})")
     print(f"  summary     {os.path.join(out_dir, 'summary.json')}")
 
     accounted = n_out + len(originals)
     if accounted != len(inputs) or len(reasons) != len(originals):
-        # outputs are named <stem>.npy and quarantined files keep the input name: match by name, with multiplicity
+        # quarantined files keep the input's folder and name; outputs are <split>/<label>/<stem>.npy, matched by
+        # stem with multiplicity
+        qdir = os.path.join(out_dir, "quarantine")
+        in_quarantine = {os.path.relpath(p, qdir) for p in originals}
         stem = lambda p: os.path.splitext(os.path.basename(p))[0]
-        deficit = collections.Counter(map(stem, inputs))
-        deficit.subtract(collections.Counter([stem(p) for v in outs.values() for p in v] + list(map(stem, originals))))
-        missing = [os.path.relpath(p, in_dir) + ("  (this name occurs in several input folders: outputs or "
-                                                 "quarantine files of the same name overwrote each other)"
-                                                 if list(map(stem, inputs)).count(stem(p)) > 1 else "")
-                   for p in sorted(inputs) if deficit[stem(p)] > 0]
+        unmatched_outputs = collections.Counter(stem(p) for v in outs.values() for p in v)
+        missing = []
+        for p in sorted(inputs):
+            rel = os.path.relpath(p, in_dir)
+            if rel in in_quarantine:
+                continue
+            if unmatched_outputs[stem(p)] > 0:
+                unmatched_outputs[stem(p)] -= 1
+            else:
+                missing.append(rel)
+        no_reason = sorted(os.path.relpath(p, qdir) for p in originals if p + ".reason.txt" not in set(reasons))
         snap = nifi.group_status(pg)
         msg = (f"{len(inputs)} inputs but {n_out} outputs + {len(originals)} quarantined "
                f"({len(reasons)} reason files); {snap.get('flowFilesQueued', 0)} FlowFiles still queued "
-               f"after {time.time() - t0:.0f} s.\n  not accounted for:\n    " + "\n    ".join(missing[:50]))
+               f"after {time.time() - t0:.0f} s.\n  not accounted for:\n    " + "\n    ".join(missing[:50])
+               + ("\n  quarantined without a reason file:\n    " + "\n    ".join(no_reason[:50]) if no_reason else ""))
         raise NiFiError(msg)
     # the group stays (stopped) for inspection in the UI; the next run replaces it
     if args.keep_running:
@@ -587,17 +470,13 @@ def run(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build-flow", help="build the flow in NiFi and write its definition")
-    b.add_argument("--nifi", default="http://127.0.0.1:18080")
-    b.add_argument("--out", default=os.path.join(REPO, "flows", "medprep", "chest-xray.json"))
-    b.add_argument("--keep", action="store_true", help="leave the group and parameter context in NiFi")
     r = sub.add_parser("run", help="upload a flow definition, run it over an input directory, summarize")
     r.add_argument("--nifi", default="http://127.0.0.1:18080")
     r.add_argument("--flow", default=os.path.join(REPO, "flows", "medprep", "chest-xray.json"))
     r.add_argument("--input", required=True)
     r.add_argument("--output", required=True)
-    r.add_argument("--secret", help="patient key secret (default: random per run)")
-    r.add_argument("--param", action="append", metavar="NAME=VALUE", help="set another parameter")
+    r.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="set another parameter (not the patient key secret: that comes from " + SECRET_ENV + ")")
     r.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds (default 1800)")
     r.add_argument("--idle-timeout", type=float, default=30,
                    help="give up when queues are empty and no file appeared for this many seconds (default 30)")
@@ -606,7 +485,7 @@ def main():
     r.add_argument("--keep-running", action="store_true", help="leave the group running")
     args = ap.parse_args()
     try:
-        return build_flow(args) if args.cmd == "build-flow" else run(args)
+        return run(args)
     except NiFiError as e:
         print(f"medprep_flow: ERROR: {e}", file=sys.stderr)
         tail = log_tail(getattr(args, "nifi_dir", None))

@@ -21,8 +21,13 @@
 #     128 x 128, valid, but "scale by bit depth" rejects signed samples: failure at Normalize) as
 #     IM-9003-0001.dcm;
 #   * corrupt files that must end in quarantine: a JPEG truncated at 60 % of its bytes, a zero-byte file, and
-#     skimage's own truncated.jpg.
-# About 35 files, a few MB. Idempotent: OUTDIR is deleted and recreated. Prints every file written.
+#     skimage's own truncated.jpg; and a second corrupt file named like the zero-byte one in another folder
+#     (val/NORMAL/IM-0125-0001.jpeg and test/NORMAL/IM-0125-0001.jpeg): the quarantine must keep both;
+#   * colour files made from the same real grayscale sources, as about 5 % of the real Kaggle JPEGs are stored
+#     with three (YCbCr) channels: three 3-channel JPEGs (cv2.imwrite of a BGR image whose channels differ
+#     slightly, quality 95, so the decoded luma equals none of the channels), one RGB PNG, one RGBA PNG and
+#     one palette (indexed-colour) PNG (written with Pillow, as OpenCV writes no palette PNGs).
+# About 40 files, a few MB. Idempotent: OUTDIR is deleted and recreated. Prints every file written.
 #
 # Usage: /usr/bin/python3 tools/make_sample_set.py OUTDIR
 
@@ -32,6 +37,7 @@ import sys
 
 import cv2
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from skimage_gray import SKIMAGE, skimage_gray  # noqa: E402
@@ -73,6 +79,24 @@ PLAN = [
     ("test", "PNEUMONIA", "person20_bacteria_64.jpeg", "moon.png", None, True),
     ("test", "PNEUMONIA", "person20_bacteria_65.jpeg", "cell.png", 1000, True),
 ]
+
+
+# (folder, label, file name, grayscale source, long side after scaling or None, kind)
+COLOUR = [
+    ("train", "PNEUMONIA", "person40_bacteria_190.jpeg", "camera.png", 1200, "jpeg"),
+    ("val", "NORMAL", "IM-0130-0001.jpeg", "moon.png", None, "jpeg"),
+    ("test", "PNEUMONIA", "person41_virus_80.jpeg", "coins.png", 1000, "jpeg"),
+    ("train", "NORMAL", "NORMAL2-IM-1440-0001.png", "page.png", None, "rgb"),
+    ("test", "NORMAL", "IM-0140-0001.png", "brick.png", None, "rgba"),
+    ("val", "PNEUMONIA", "person42_bacteria_200.png", "cell.png", None, "palette"),
+]
+
+
+def tinted(gray):
+    """BGR image whose channels differ slightly from the gray source (B -6, G as is, R +10, clipped), so that the
+    luma a reader computes (0.299 R + 0.587 G + 0.114 B, about G + 2) equals none of the channels."""
+    g = gray.astype(np.int16)
+    return np.dstack([np.clip(g - 6, 0, 255), g, np.clip(g + 10, 0, 255)]).astype(np.uint8)
 
 
 def main():
@@ -130,6 +154,39 @@ def main():
     p = os.path.join(out, "test", "PNEUMONIA", "person31_virus_70.jpeg")
     shutil.copyfile(os.path.join(SKIMAGE, "truncated.jpg"), p)
     record(p, "skimage truncated.jpg (expect: quarantine)")
+
+    p = os.path.join(out, "test", "NORMAL", "IM-0125-0001.jpeg")
+    data = open(os.path.join(out, "test", "NORMAL", "IM-0001-0001.jpeg"), "rb").read()
+    with open(p, "wb") as f:
+        f.write(data[:len(data) // 2])
+    record(p, "IM-0001-0001.jpeg truncated at 50 %, same name as val/NORMAL/IM-0125-0001.jpeg (expect: "
+              "quarantine, both kept)")
+
+    # Colour files from real grayscale sources (3-channel JPEG as in ~5 % of the Kaggle set, RGB/RGBA/palette PNG).
+    for split, label, name, src, side, ext in COLOUR:
+        bgr = tinted(skimage_gray(src))
+        if side:
+            bgr = upscale(bgr, side)
+        p = os.path.join(out, split, label, name)
+        if ext == "jpeg":
+            ok = cv2.imwrite(p, bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            note = "3-channel (YCbCr) JPEG"
+        elif ext == "rgb":
+            ok = cv2.imwrite(p, bgr)
+            note = "RGB PNG"
+        elif ext == "rgba":
+            alpha = np.full(bgr.shape[:2], 255, np.uint8)
+            alpha[:, :alpha.shape[1] // 8] = 128  # a partly transparent band, so alpha is not constant
+            ok = cv2.imwrite(p, np.dstack([bgr, alpha]))
+            note = "RGBA PNG"
+        else:
+            Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)).quantize(colors=256).save(p)
+            ok = Image.open(p).mode == "P"
+            note = "palette PNG"
+        if not ok:
+            sys.exit("cannot write " + p)
+        record(p, "%s %dx%d %s (made from gray; until ValidateImage converts colour: quarantine)"
+               % (src, bgr.shape[1], bgr.shape[0], note))
 
     total = sum(os.path.getsize(w) for w in written)
     print("make_sample_set: %d files, %d bytes (%.2f MB) in %s" % (len(written), total, total / 1e6, out))

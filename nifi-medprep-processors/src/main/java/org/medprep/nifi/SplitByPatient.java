@@ -30,7 +30,7 @@ import org.medprep.nifi.shared.StepRecorder;
 import org.medprep.ops.PatientSplit;
 
 /** Patient-level train/validation/test split by hashing a group key ({@link PatientSplit}). */
-@Tags({"machine learning", "split", "patient-level split", "train", "validation", "test", "leakage"})
+@Tags({"medical imaging", "machine learning", "split", "patient-level split", "train", "validation", "test", "leakage"})
 @CapabilityDescription("Routes each FlowFile to train, validation or test by a salted SHA-256 hash of its group key "
         + "(default: the patient pseudonym written by ValidateImage), so every image of one patient lands in one "
         + "split - on any node, in any order, after any restart, with no shared state. Content is unchanged.")
