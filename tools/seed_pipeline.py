@@ -7,7 +7,9 @@
 #   fixed mean/std) -> [SplitByPatient] -> float32 .npy
 # mirroring org.medprep.ops.{Letterbox,Denoise,Clahe,Intensity,Monochrome,PatientSplit} and
 # org.medprep.nifi.shared.PatientPseudonym:
-#   * input: JPEG/PNG read with cv2.IMREAD_UNCHANGED (the file's own channels, as PictureReader keeps them);
+#   * input: JPEG/PNG read with cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH (the flow's ValidateImage has Color
+#     Images = Convert to Grayscale: colour becomes the decoder's luma, 16-bit stays 16-bit); DICOM RGB becomes
+#     cv2.cvtColor(RGB2GRAY);
 #     DICOM (recognised by content: 'DICM' at byte 128) read with pydicom as stored values (pixel_array, no
 #     Modality LUT); MONOCHROME1 is inverted first over the stored range: v' = (2^BitsStored - 1) - v
 #     (unsigned), -1 - v (signed).
@@ -90,19 +92,9 @@ def read_image(path):
         raise Rejected("ValidateImage: JPEG damaged or truncated (no end-of-image marker)")
     if fmt == "PNG" and b"IEND" not in data[-16:]:
         raise Rejected("ValidateImage: PNG damaged or truncated (no IEND)")
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH)
     if img is None:
         raise Rejected("ValidateImage: %s could not be decoded" % fmt)
-    if img.ndim == 3:
-        if img.shape[2] == 2:          # gray + alpha: alpha dropped -> 1 channel
-            img = img[:, :, 0]
-        elif img.shape[2] == 4:        # RGBA: alpha dropped -> 3 channels
-            img = img[:, :, :3]
-        if img.ndim == 3 and fmt == "PNG" and data[25] == 3 \
-                and np.array_equal(img[:, :, 0], img[:, :, 1]) and np.array_equal(img[:, :, 1], img[:, :, 2]):
-            img = img[:, :, 0]         # all-gray palette -> 1 channel, as PictureReader
-        if img.ndim == 3:
-            img = np.ascontiguousarray(img[:, :, ::-1])   # BGR -> RGB, PictureReader's order
     bits = 8 if img.dtype == np.uint8 else 16
     photometric = "RGB" if img.ndim == 3 else "MONOCHROME2"
     return img, {"format": fmt, "photometric": photometric, "bits": bits, "signed": False, "patient_id": None}
@@ -130,6 +122,8 @@ def read_dicom(path):
         arr = arr.astype(arr.dtype.newbyteorder("<"))
     bits = int(ds.get("BitsStored", arr.dtype.itemsize * 8))
     signed = int(ds.get("PixelRepresentation", 0)) == 1
+    if arr.ndim == 3 and arr.shape[2] == 3:      # Color Images = Convert to Grayscale: BT.601 luma
+        arr, photometric = cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2GRAY), "MONOCHROME2"
     return np.ascontiguousarray(arr), {"format": "DICOM", "photometric": photometric, "bits": bits,
                                        "signed": signed, "patient_id": str(ds.PatientID).strip()}
 
