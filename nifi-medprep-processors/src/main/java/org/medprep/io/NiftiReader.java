@@ -124,6 +124,14 @@ public final class NiftiReader {
         };
         int fileBytes = h.datatype == DT_FLOAT64 ? 8 : type.bytes();
         long total = (long) samples * fileBytes;
+        if (data instanceof byte[] bytes) {   // 8-bit samples: straight into the image, no byte order to apply
+            int got = in.readNBytes(bytes, 0, samples);
+            if (got < samples) {
+                throw corrupt("The NIfTI voxel data is truncated: " + got + " of " + total
+                        + " declared bytes are present.");
+            }
+            return finish(data, h);
+        }
         byte[] chunk = new byte[(int) Math.min(CHUNK, total)];
         long done = 0;
         int pos = 0;
@@ -155,6 +163,13 @@ public final class NiftiReader {
             pos += n;
             done += want;
         }
+        return finish(data, h);
+    }
+
+    /** Channels interleaved as the Image layout wants them, metadata from the header and its descrip. */
+    private static Image finish(Object data, Header h) {
+        VoxelType type = h.type;
+        int voxels = (int) (h.nx * h.ny * h.nz);
         if (h.channels > 1 && h.datatype != DT_RGB24) {
             data = interleave(data, type, voxels, h.channels);
         }

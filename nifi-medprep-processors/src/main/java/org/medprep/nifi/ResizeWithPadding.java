@@ -25,7 +25,7 @@ import org.medprep.ops.Letterbox;
 @Tags({"medical imaging", "resize", "letterbox", "padding", "X-ray", "machine learning"})
 @CapabilityDescription("Resizes an image to fit Width x Height without distorting it (scale = min(H/h, W/w), "
         + "new size floor(h*scale) x floor(w*scale)), then pads the rest with a constant, centred (top = pad_h // 2, "
-        + "left = pad_w // 2): the letterbox of the seed guide. Volumes are processed slice by slice. Spacing (mm) and "
+        + "left = pad_w // 2): the letterbox of the chest X-ray recipe. Volumes are processed slice by slice. Spacing (mm) and "
         + "origin follow the pixels; the scale and offsets are written so coordinates can be mapped back.")
 @InputRequirement(InputRequirement.Requirement.INPUT_REQUIRED)
 @SideEffectFree

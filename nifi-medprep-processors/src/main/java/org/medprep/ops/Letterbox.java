@@ -12,7 +12,7 @@ import org.opencv.imgproc.Imgproc;
 
 /**
  * Letterbox: aspect-preserving resize to fit a target width × height, then constant padding centred on both axes,
- * slice by slice for volumes. The rule is the seed guide's (and YOLO-style letterbox):
+ * slice by slice for volumes. The rule is the chest X-ray recipe's (the YOLO-style letterbox):
  * {@code scale = min(H/h, W/w)}, resized size {@code floor(h·scale) × floor(w·scale)} (Python's {@code int()}),
  * padding {@code top = (H − h')/2}, {@code left = (W − w')/2} (integer division), the rest at bottom and right.
  * Resizing is OpenCV's {@code cv::resize} (pixel-centre aligned), padding {@code cv::copyMakeBorder} with

@@ -63,6 +63,7 @@ class ApplyCLAHETest {
         for (int i = 0; i < extra.length; i += 2) {
             p.put((String) extra[i], extra[i + 1]);
         }
+        p.put("Color Images", "Keep Channels");
         p.put("Output Format", format.displayName());
         return p;
     }

@@ -110,6 +110,7 @@ class DenoiseTest {
         String base = file.getFileName().toString().replaceAll("\\.(png|dcm)$", "");
         assertEncoded(out, OutputFormat.NIFTI_GZ, expected, base + ".nii.gz");
         Map<String, Object> withFormat = new LinkedHashMap<>(parameters);
+        withFormat.put("Color Images", "Keep Channels");
         withFormat.put("Output Format", "NIfTI gzip");
         assertParameters(lastStep(out, "Denoise"), withFormat);
         assertOneEventPerFlowFile(runner, ProvenanceEventType.CONTENT_MODIFIED, List.of(out));

@@ -105,6 +105,7 @@ class NormalizeTest {
         String base = file.getFileName().toString().replaceAll("\\.(png|dcm)$", "");
         assertEncoded(out, OutputFormat.NIFTI, expected, base + ".nii");
         Map<String, Object> withFormat = new LinkedHashMap<>(parameters);
+        withFormat.put("Color Images", "Keep Channels");
         withFormat.put("Output Format", "NIfTI");
         assertParameters(lastStep(out, "Normalize"), withFormat);
         assertOneEventPerFlowFile(runner, ProvenanceEventType.CONTENT_MODIFIED, List.of(out));

@@ -71,6 +71,7 @@ class ResizeWithPaddingTest {
         parameters.put("Height", 60);
         parameters.put("Padding Value", 17.0);
         parameters.put("Interpolation", "AREA");
+        parameters.put("Color Images", "Keep Channels");
         parameters.put("Output Format", format.displayName());
         assertParameters(step, parameters);
         assertEquals(1, org.medprep.testutil.ProcessorChecks.history(out).size());

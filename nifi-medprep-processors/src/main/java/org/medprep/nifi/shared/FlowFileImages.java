@@ -40,7 +40,12 @@ public final class FlowFileImages {
                     + flowFile.getSize() + " bytes, more than the 2 GiB one image file may have.");
         }
         AtomicReference<byte[]> content = new AtomicReference<>();
-        session.read(flowFile, in -> content.set(in.readAllBytes()));
+        // one array of the FlowFile's size, filled in place (readAllBytes would gather chunks and copy them again)
+        session.read(flowFile, in -> {
+            byte[] all = new byte[(int) flowFile.getSize()];
+            int got = in.readNBytes(all, 0, all.length);
+            content.set(got == all.length ? all : java.util.Arrays.copyOf(all, got));
+        });
         DecodedImage decoded = ImageReaders.read(content.get(), limits, color);
         if (color == ColorHandling.GRAYSCALE && decoded.image().channels() == 3) {
             return new DecodedImage(Grayscale.fromRgb(decoded.image()), decoded.header());
