@@ -38,8 +38,13 @@ class PictureReaderTest {
     }
 
     private byte[] cv2(Path f, Image img) throws Exception {
-        Path raw = tmp.resolve(f.getFileName() + ".raw");
-        JsonNode ref = Python.json("picture_ref.py", f.toString(), raw.toString());
+        return cv2(f, img, "unchanged");
+    }
+
+    /** OpenCV's samples of {@code f} in one of picture_ref.py's modes, after checking shape and type. */
+    private byte[] cv2(Path f, Image img, String mode) throws Exception {
+        Path raw = tmp.resolve(f.getFileName() + "." + mode + ".raw");
+        JsonNode ref = Python.json("picture_ref.py", f.toString(), raw.toString(), mode);
         assertEquals(img.height(), ref.get("shape").get(0).asInt(), "rows");
         assertEquals(img.width(), ref.get("shape").get(1).asInt(), "columns");
         assertEquals(img.channels(), ref.get("shape").size() > 2 ? ref.get("shape").get(2).asInt() : 1, "channels");
@@ -163,5 +168,107 @@ class PictureReaderTest {
         assertEquals(ImageReadException.Problem.TOO_LARGE, e.problem(), e.getMessage());
         assertTrue(ms < 1000, "took " + ms + " ms");
         System.out.println("65535x65535 PNG: " + e.getMessage() + " in " + ms + " ms");
+    }
+
+    /**
+     * Color Images = Convert to Grayscale on real colour JPEGs and PNGs (RGB, RGBA, palette, 16-bit RGB) and a
+     * 3-channel JPEG of a gray X-ray-like picture (as about 5 % of public chest X-ray JPEGs are stored): exactly
+     * OpenCV's cv2.imread(IMREAD_GRAYSCALE | IMREAD_ANYDEPTH).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"retina.jpg", "rocket.jpg", "hubble_deep_field.jpg", "astronaut.png", "chelsea.png",
+            "coffee.png", "horse.png", "logo.png", "palette_color.png", "green_palette.png", "chessboard_RGB.png",
+            "camera.png", "moon.png", "chessboard_GRAY_U16.tif"})
+    void grayscaleConversionEqualsOpenCvImreadGrayscale(String name) throws Exception {
+        Path f = SKIMAGE.resolve(name);
+        Assumptions.assumeTrue(Files.isRegularFile(f), "python3-skimage data not installed");
+        Image img = ImageReaders.read(Files.readAllBytes(f), ReadLimits.DEFAULT, ColorHandling.GRAYSCALE).image();
+        if (name.endsWith(".tif")) {   // TIFF is converted by the caller (ops.Grayscale); gray TIFF stays as is
+            assertEquals(1, img.channels());
+            return;
+        }
+        assertEquals(1, img.channels(), name);
+        assertEquals("MONOCHROME2", img.metadata().photometricInterpretation());
+        assertArrayEquals(cv2(f, img, "gray"), TestImages.bytesLE(img), name);
+        System.out.printf("%s as grayscale: %s identical to cv2.IMREAD_GRAYSCALE%n", name, img);
+    }
+
+    /** A gray picture stored as a 3-channel (YCbCr 4:2:0) JPEG, written by OpenCV as the Kaggle set's are. */
+    @Test
+    void threeChannelGrayJpegBecomesItsLumaLikeOpenCv() throws Exception {
+        Path f = tmp.resolve("person1_bacteria_1.jpeg");
+        Python.json("picture_ref_make.py", SKIMAGE.resolve("camera.png").toString(), f.toString());
+        Image keep = ImageReaders.read(Files.readAllBytes(f), ReadLimits.DEFAULT).image();
+        assertEquals(3, keep.channels(), "the file really has three channels");
+        Image gray = ImageReaders.read(Files.readAllBytes(f), ReadLimits.DEFAULT, ColorHandling.GRAYSCALE).image();
+        assertArrayEquals(cv2(f, gray, "gray"), TestImages.bytesLE(gray));
+    }
+
+    /** This machine has libjpeg-turbo's TurboJPEG (./medprep installs it): the fast decoder is the one in use. */
+    @Test
+    void turboJpegIsInUse() {
+        assertTrue(JpegReader.usesTurboJpeg(), "TurboJPEG did not load: " + JpegReader.decoderName());
+    }
+
+    /** The JDK fallback decodes every real JPEG, kept or converted to gray, to the same samples as TurboJPEG. */
+    @ParameterizedTest
+    @ValueSource(strings = {"retina.jpg", "rocket.jpg", "hubble_deep_field.jpg"})
+    void imageIoFallbackEqualsTurboJpeg(String name) throws Exception {
+        Path f = SKIMAGE.resolve(name);
+        Assumptions.assumeTrue(Files.isRegularFile(f) && JpegReader.usesTurboJpeg());
+        byte[] b = Files.readAllBytes(f);
+        for (ColorHandling c : ColorHandling.values()) {
+            Image turbo = JpegReader.readTurbo(b, ReadLimits.DEFAULT, c).image();
+            Image jdk = JpegReader.readImageIo(b, ReadLimits.DEFAULT, c).image();
+            assertEquals(turbo.channels(), jdk.channels(), name + " " + c);
+            int differ = 0;
+            int maxDiff = 0;
+            byte[] x = (byte[]) turbo.data();
+            byte[] y = (byte[]) jdk.data();
+            for (int i = 0; i < x.length; i++) {
+                int d = Math.abs((x[i] & 0xFF) - (y[i] & 0xFF));
+                differ += d == 0 ? 0 : 1;
+                maxDiff = Math.max(maxDiff, d);
+            }
+            System.out.printf("%s %s: JDK vs TurboJPEG differ in %d of %d samples, max %d%n", name, c, differ,
+                    x.length, maxDiff);
+            // gray output is the IDCT's Y alone: identical; RGB goes through each library's own upsampling
+            if (c == ColorHandling.GRAYSCALE) {
+                assertEquals(0, differ, name);
+            } else {
+                assertTrue(maxDiff <= 2 && differ <= x.length / 1000, name + " " + differ + " max " + maxDiff);
+            }
+        }
+    }
+
+    /** Both JPEG decoders refuse a truncated file instead of filling it with gray. */
+    @Test
+    void bothJpegDecodersRefuseTruncation() throws Exception {
+        Path f = SKIMAGE.resolve("retina.jpg");
+        Assumptions.assumeTrue(Files.isRegularFile(f));
+        byte[] all = Files.readAllBytes(f);
+        byte[] cut = Arrays.copyOf(all, all.length * 6 / 10);
+        for (ColorHandling c : ColorHandling.values()) {
+            ImageReadException e1 = assertThrows(ImageReadException.class,
+                    () -> JpegReader.readImageIo(cut, ReadLimits.DEFAULT, c));
+            assertEquals(ImageReadException.Problem.CORRUPT, e1.problem());
+            if (JpegReader.usesTurboJpeg()) {
+                ImageReadException e2 = assertThrows(ImageReadException.class,
+                        () -> JpegReader.readTurbo(cut, ReadLimits.DEFAULT, c));
+                assertEquals(ImageReadException.Problem.CORRUPT, e2.problem());
+                System.out.println("truncated, TurboJPEG: " + e2.getMessage());
+            }
+        }
+    }
+
+    /** Colour that no decoder converts (here a PNG read with its channels kept): ops.Grayscale = cv2.cvtColor. */
+    @ParameterizedTest
+    @ValueSource(strings = {"astronaut.png", "coffee.png", "chessboard_RGB.png"})
+    void grayscaleOfKeptChannelsEqualsOpenCvCvtColor(String name) throws Exception {
+        Image rgb = readReal(name);
+        Image gray = org.medprep.ops.Grayscale.fromRgb(rgb);
+        assertEquals(1, gray.channels());
+        assertEquals(rgb.type(), gray.type());
+        assertArrayEquals(cv2(SKIMAGE.resolve(name), gray, "cvtgray"), TestImages.bytesLE(gray), name);
     }
 }

@@ -205,6 +205,84 @@ class ValidateImageTest {
         assertNoRawPatientId("person1234_");
     }
 
+    /**
+     * Output Content = Decoded Image (NIfTI): a valid image leaves as the NIfTI of exactly the voxels and geometry
+     * the original decodes to, renamed .nii, with one CONTENT_MODIFIED event whose details name the outcome and
+     * the bundle's real version; an invalid one keeps its original content and gets a ROUTE event.
+     */
+    @Test
+    void decodedNiftiOutputHoldsTheDecodedImageAndInvalidKeepsItsContent() throws Exception {
+        runner.setProperty(ValidateImage.OUTPUT_CONTENT, ValidateImage.OutputContent.DECODED_NIFTI);
+        Path ct = RealFiles.pydicom("CT_small.dcm");
+        runner.enqueue(ct, Map.of("filename", "CT_small.dcm"));
+        runner.enqueue(new byte[0], Map.of("filename", "empty.dcm"));
+        runner.run(2);
+        MockFlowFile valid = runner.getFlowFilesForRelationship(ValidateImage.REL_VALID).get(0);
+        valid.assertAttributeEquals("filename", "CT_small.nii");
+        valid.assertAttributeEquals("mime.type", "application/x-nifti");
+        org.medprep.image.Image original = org.medprep.io.ImageReaders.read(Files.readAllBytes(ct),
+                org.medprep.io.ReadLimits.DEFAULT).image();
+        org.medprep.image.Image carried = org.medprep.io.ImageReaders.read(valid.toByteArray(),
+                org.medprep.io.ReadLimits.DEFAULT).image();
+        assertEquals(original.type(), carried.type());
+        assertTrue(java.util.Arrays.equals((short[]) original.data(), (short[]) carried.data()), "voxels");
+        for (int i = 0; i < 3; i++) {   // NIfTI keeps geometry in float32: within 1e-4 mm
+            assertEquals(original.geometry().spacing()[i], carried.geometry().spacing()[i], 1e-4);
+            assertEquals(original.geometry().origin()[i], carried.geometry().origin()[i], 1e-3);
+        }
+        assertEquals(original.metadata().modality(), carried.metadata().modality());
+        MockFlowFile invalid = runner.getFlowFilesForRelationship(ValidateImage.REL_INVALID).get(0);
+        invalid.assertContentEquals(new byte[0]);
+        Map<ProvenanceEventType, Long> types = new java.util.HashMap<>();
+        for (ProvenanceEventRecord e : runner.getProvenanceEvents()) {
+            types.merge(e.getEventType(), 1L, Long::sum);
+            JsonNode step = new com.fasterxml.jackson.databind.ObjectMapper().readTree(e.getDetails());
+            assertFalse(step.get("version").asText().equals("unknown"), "bundle version recorded: " + step);
+            if (e.getEventType() == ProvenanceEventType.CONTENT_MODIFIED) {
+                assertEquals("valid", step.get("outcome").asText());
+                assertEquals("DECODED_NIFTI", step.get("parameters").get("Output Content").asText());
+                assertTrue(step.get("parameters").get("JPEG Decoder").asText().length() > 0);
+            }
+        }
+        assertEquals(Map.of(ProvenanceEventType.CONTENT_MODIFIED, 1L, ProvenanceEventType.ROUTE, 1L), types);
+    }
+
+    /**
+     * Color Images = Convert to Grayscale: a gray picture stored as a 3-channel JPEG is valid as one channel, and
+     * the decoded NIfTI holds exactly OpenCV's cv2.IMREAD_GRAYSCALE samples. Pixel Digest false writes no digest.
+     */
+    @Test
+    void threeChannelJpegBecomesGrayAndPixelDigestCanBeOff(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
+        Path jpeg = tmp.resolve("person7_virus_12.jpeg");
+        Python.json("picture_ref_make.py", RealFiles.skimage("camera.png").toString(), jpeg.toString());
+        runner.setProperty(org.medprep.nifi.shared.ColorImagesProperty.COLOR_IMAGES, "GRAYSCALE");
+        runner.setProperty(ValidateImage.OUTPUT_CONTENT, "DECODED_NIFTI");
+        runner.setProperty(ValidateImage.PIXEL_DIGEST, "false");
+        runner.enqueue(jpeg);
+        runner.run();
+        runner.assertAllFlowFilesTransferred(ValidateImage.REL_VALID, 1);
+        MockFlowFile out = runner.getFlowFilesForRelationship(ValidateImage.REL_VALID).get(0);
+        out.assertAttributeEquals("medprep.photometric", "MONOCHROME2");
+        out.assertAttributeNotExists("medprep.pixel.sha256");
+        org.medprep.image.Image gray = org.medprep.io.ImageReaders.read(out.toByteArray(),
+                org.medprep.io.ReadLimits.DEFAULT).image();
+        assertEquals(1, gray.channels());
+        Path raw = tmp.resolve("gray.raw");
+        Python.json("picture_ref.py", jpeg.toString(), raw.toString(), "gray");
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(raw), (byte[]) gray.data()),
+                "decoded NIfTI = cv2.imread(IMREAD_GRAYSCALE)");
+
+        runner.clearTransferState();
+        runner.setProperty(org.medprep.nifi.shared.ColorImagesProperty.COLOR_IMAGES, "KEEP_CHANNELS");
+        runner.setProperty(ValidateImage.PIXEL_DIGEST, "true");
+        runner.enqueue(jpeg);
+        runner.run();
+        MockFlowFile rgb = runner.getFlowFilesForRelationship(ValidateImage.REL_VALID).get(0);
+        rgb.assertAttributeEquals("medprep.photometric", "RGB");
+        assertTrue(rgb.getAttribute("medprep.pixel.sha256").matches("[0-9a-f]{64}"));
+    }
+
     private void assertOneRouteEventPerFlowFile(int flowFiles) {
         List<ProvenanceEventRecord> events = runner.getProvenanceEvents();
         assertEquals(flowFiles, events.size(), "one provenance event per FlowFile");
