@@ -266,6 +266,18 @@ def upload(nifi, flow_file, name, content=None):
                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
+def nifi_cpu_seconds(nifi_dir):
+    """User + system CPU seconds of the NiFi JVM of INSTANCE (its run/nifi.pid), or None when unknown."""
+    try:
+        with open(os.path.join(nifi_dir, "run", "nifi.pid")) as f:
+            pid = int(f.read().strip())
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
 def run_group_name(flow_name):
     return f"{flow_name} (medprep run)"
 
@@ -365,6 +377,7 @@ def run(args):
 
     print(f"medprep_flow: {len(inputs)} input files under {in_dir}; group {pg} on NiFi {version}")
     t0 = time.time()
+    cpu0 = nifi_cpu_seconds(args.nifi_dir)
     nifi.set_group_state(pg, "RUNNING")
     deadline = t0 + args.timeout
     last_report = 0
@@ -396,6 +409,7 @@ def run(args):
             idle_since = None
         last_counts = counts
         time.sleep(1)
+    cpu1 = nifi_cpu_seconds(args.nifi_dir)
     nifi.set_group_state(pg, "STOPPED")
     nifi.wait_stopped(pg)
 
@@ -423,6 +437,9 @@ def run(args):
         "processing_seconds": round(last_mtime - t0, 2),
         "nifi_version": version,
     }
+    if cpu0 is not None and cpu1 is not None:
+        # CPU time of the whole NiFi JVM (all threads) while the flow ran: a load-independent cost figure
+        summary["nifi_cpu_seconds"] = round(cpu1 - cpu0, 2)
     with open(os.path.join(out_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
         f.write("\n")

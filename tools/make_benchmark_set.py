@@ -2,8 +2,8 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # make_benchmark_set.py - N chest-X-ray-sized images for timing the nifi-medprep flow and the Python seed:
-# single-channel 8-bit JPEGs (cv2.imwrite, quality 95), width and height each drawn in [1300, 2100] px, made
-# from real 2D images shipped by Debian's python3-skimage (grayscale photographs/textures, and grayscale
+# 8-bit JPEGs (single-channel unless --color-share; cv2.imwrite, quality 95), width and height each drawn in
+# [1300, 2100] px, made from real 2D images shipped by Debian's python3-skimage (grayscale photographs/textures, and grayscale
 # conversions of its colour photographs): for each output a source is picked, a random crop (50-100 % of each
 # side) is taken, resized with cv2.INTER_CUBIC or INTER_LINEAR to the drawn size, optionally flipped
 # horizontally, and gamma-adjusted (0.8-1.25) so no two files are alike. Fully deterministic (fixed
@@ -14,8 +14,11 @@
 #   NORMAL2-IM-XXXX-YYYY.jpeg, 1-3 images per patient.
 # Idempotent: OUTDIR is deleted and recreated. Prints a summary (files, bytes, size range).
 #
-# Usage: /usr/bin/python3 tools/make_benchmark_set.py OUTDIR [N=300]
+# --color-share F stores a share F of the files as 3-channel JPEG (the gray image with its B/R channels shifted
+# by +3/-2, so luma differs from every channel), as about 5 % of the real Kaggle set is stored.
+# Usage: /usr/bin/python3 tools/make_benchmark_set.py OUTDIR [N=300] [--color-share 0.05]
 
+import argparse
 import os
 import shutil
 import sys
@@ -34,10 +37,14 @@ SEED = 20261121
 
 
 def main():
-    if len(sys.argv) not in (2, 3):
-        sys.exit("usage: make_benchmark_set.py OUTDIR [N=300]")
-    out = sys.argv[1]
-    n = int(sys.argv[2]) if len(sys.argv) == 3 else 300
+    ap = argparse.ArgumentParser(description="CXR-sized benchmark JPEGs in the Kaggle layout")
+    ap.add_argument("outdir")
+    ap.add_argument("n", nargs="?", type=int, default=300)
+    ap.add_argument("--color-share", type=float, default=0.0,
+                    help="share of files stored as 3-channel (YCbCr) JPEG, as about 5 %% of the Kaggle set is")
+    a = ap.parse_args()
+    out, n = a.outdir, a.n
+    color_rng = np.random.RandomState(SEED + 1)   # separate stream: the gray files stay byte-identical
     if os.path.isdir(out):
         shutil.rmtree(out)
     for split in ("train", "val", "test"):
@@ -47,7 +54,7 @@ def main():
     rng = np.random.RandomState(SEED)
     pool = [skimage_gray(s) for s in SOURCES]
     lut_x = np.arange(256) / 255.0
-    written, sizes, total = 0, [], 0
+    written, sizes, total, colored = 0, [], 0, 0
     person, im, counter = 0, 0, 0
     while written < n:
         # One patient: label, Kaggle folder, 1-3 images.
@@ -80,15 +87,19 @@ def main():
             else:
                 name = "%s-%04d.jpeg" % (prefix, j)
             p = os.path.join(out, split, label, name)
+            if color_rng.rand() < a.color_share:   # gray stored as colour: channels differ slightly, luma != any
+                g = img.astype(np.int16)
+                img = np.dstack([np.clip(g + 3, 0, 255), g, np.clip(g - 2, 0, 255)]).astype(np.uint8)
+                colored += 1
             if not cv2.imwrite(p, img, [cv2.IMWRITE_JPEG_QUALITY, 95]):
                 sys.exit("cannot write " + p)
             written += 1
             sizes.append((W, H))
             total += os.path.getsize(p)
     ws, hs = [s[0] for s in sizes], [s[1] for s in sizes]
-    print("make_benchmark_set: %d gray8 JPEG files (q95), %d bytes (%.1f MB), width %d-%d, height %d-%d, "
-          "%d PNEUMONIA patients, %d NORMAL patients -> %s"
-          % (written, total, total / 1e6, min(ws), max(ws), min(hs), max(hs), person, im, out))
+    print("make_benchmark_set: %d JPEG files (q95; %d of them 3-channel), %d bytes (%.1f MB), width %d-%d, "
+          "height %d-%d, %d PNEUMONIA patients, %d NORMAL patients -> %s"
+          % (written, colored, total, total / 1e6, min(ws), max(ws), min(hs), max(hs), person, im, out))
 
 
 if __name__ == "__main__":
