@@ -331,8 +331,8 @@ def check_outputs(c, sample, out, seed):
     c.check(len(npy_files(out)) == n_out, f"{len(npy_files(out))} .npy files on disk, summary says {n_out}")
     c.check(summary["provenance_events"] > 0 and summary["nifi_version"] == "2.3.0", f"summary: {summary}")
 
-    seeded = sh(PYTHON, os.path.join(REPO, "tools", "seed_pipeline.py"), sample, seed, "--secret", SECRET,
-                "--salt", SALT, stdout=subprocess.DEVNULL)
+    seeded = sh(PYTHON, os.path.join(REPO, "tools", "seed_pipeline.py"), sample, seed, "--salt", SALT,
+                stdout=subprocess.DEVNULL, env=dict(os.environ, MEDPREP_PATIENT_KEY_SECRET=SECRET))
     c.check(seeded.returncode == 0, "tools/seed_pipeline.py failed")
     compared = sh(PYTHON, os.path.join(REPO, "tools", "compare_outputs.py"), out, seed, "--splits")
     c.check(compared.returncode == 0, "NiFi outputs differ from the seed pipeline (compare_outputs.py above)")

@@ -48,7 +48,7 @@ done
 
 py1=$("$py" tools/bench_python.py "$input" work/bench/py-out-1 --workers 1 --repeat "$runs")
 py2=$("$py" tools/bench_python.py "$input" work/bench/py-out-2 --workers 2 --repeat "$runs")
-"$py" tools/seed_pipeline.py "$input" work/bench/seed --secret bench-secret --salt medprep >/dev/null
+"$py" tools/seed_pipeline.py "$input" work/bench/seed --salt medprep >/dev/null
 compare=$("$py" tools/compare_outputs.py "work/bench/nifi-out-$runs" work/bench/seed --splits | tail -1)
 
 "$py" - "$n" "$py1" "$py2" "$compare" "${nifi_secs[*]}" "${nifi_cpu[*]}" <<'EOF'

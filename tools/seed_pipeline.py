@@ -26,7 +26,7 @@
 #   * scale by bit depth: float32(v * (1/(2^bits - 1)) + 0), unsigned input only (int16, e.g. CT, fails
 #     at Normalize as in Java); z-score: float32(x * (1/std) + (-mean/std)) computed in float64 from the
 #     float32 [0,1] image - exactly Intensity.affine's double arithmetic, rounded to float32 once per step.
-#   * split (only with --secret and --salt): key = hex HMAC-SHA256(secret, patient id); u = first 53 bits
+#   * split (only with --salt): key = hex HMAC-SHA256(secret, patient id); u = first 53 bits
 #     of SHA-256(salt || 0x00 || key) / 2^53; u < train -> train, < train+validation -> validation, else
 #     test. Patient id: DICOM PatientID (stripped); other files: the file name cut at the first '_', then
 #     a trailing '-<digits>.<ext>' removed (person1234_bacteria_5678.jpeg -> person1234,
@@ -35,9 +35,11 @@
 #
 # Usage (Debian's python3, which has python3-opencv 4.6, numpy, pydicom):
 #   /usr/bin/python3 tools/seed_pipeline.py INDIR OUTDIR [--mean 0.482 --std 0.236] [--size 224]
-#       [--secret S --salt SALT [--train 0.70 --validation 0.15]] [--stage8 DIR]
+#       [--salt SALT [--train 0.70 --validation 0.15]] [--stage8 DIR]
+# With --salt the patient key secret comes from the environment variable MEDPREP_PATIENT_KEY_SECRET, as the flow's
+# does (--secret S is still accepted, but a command line is visible in process lists).
 # Writes OUTDIR/<label>/<name>.npy (label = parent folder name, name = file name without extension), or
-# OUTDIR/<split>/<label>/<name>.npy with --secret/--salt (the NiFi flow's layout). --stage8 DIR also writes
+# OUTDIR/<split>/<label>/<name>.npy with --salt (the NiFi flow's layout). --stage8 DIR also writes
 # the after-CLAHE image as a lossless PNG, DIR/<label>/<name>.png (uint8).
 # Files that cannot be processed are listed with the reason (not fatal); a JSON summary is written to
 # OUTDIR/seed_report.json. Exit status 0 unless INDIR is missing.
@@ -283,6 +285,11 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if not os.path.isdir(a.indir):
         sys.exit("no such directory: %s" % a.indir)
+    if a.salt is not None and a.secret is None:
+        # the secret belongs in the environment, not on a command line (process lists show arguments)
+        a.secret = os.environ.get("MEDPREP_PATIENT_KEY_SECRET") or None
+        if a.secret is None:
+            sys.exit("--salt needs the patient key secret: set MEDPREP_PATIENT_KEY_SECRET (or give --secret)")
     if (a.secret is None) != (a.salt is None):
         sys.exit("--secret and --salt go together")
     written, rejected, seen = [], [], {}

@@ -11,7 +11,7 @@ import org.apache.nifi.annotation.behavior.WritesAttribute;
 import org.apache.nifi.annotation.behavior.WritesAttributes;
 import org.apache.nifi.annotation.documentation.CapabilityDescription;
 import org.apache.nifi.annotation.documentation.Tags;
-import org.apache.nifi.components.DescribedValue;
+import org.medprep.nifi.shared.PropertyChoice;
 import org.apache.nifi.components.PropertyDescriptor;
 import org.apache.nifi.processor.ProcessContext;
 import org.apache.nifi.processor.util.StandardValidators;
@@ -37,7 +37,7 @@ import org.medprep.ops.HistogramBins;
 public class ApplyCLAHE extends ImageTransformProcessor {
 
     /** Values of {@link #HISTOGRAM_BINS}. */
-    public enum HistogramBinning implements DescribedValue {
+    public enum HistogramBinning implements PropertyChoice {
         BITS_STORED_256("256 bins over the Bits Stored range", "Equal-width bins over 0 to 2^BitsStored - 1 "
                 + "(a 12-bit value v falls in bin v >> 4; 8-bit values are their own bin), then OpenCV's 8-bit CLAHE: "
                 + "the result is 8-bit (Bits Stored 8), the same for a 12-bit image and its 8-bit export, and "
@@ -49,29 +49,17 @@ public class ApplyCLAHE extends ImageTransformProcessor {
                 + "are mapped from their own range onto 16 bits, equalized and mapped back.",
                 Clahe.Bins.OPENCV_NATIVE);
 
-        private final String displayName;
-        private final String description;
+        private final Text text;
         private final Clahe.Bins bins;
 
         HistogramBinning(String displayName, String description, Clahe.Bins bins) {
-            this.displayName = displayName;
-            this.description = description;
+            this.text = new Text(displayName, description);
             this.bins = bins;
         }
 
         @Override
-        public String getValue() {
-            return name();
-        }
-
-        @Override
-        public String getDisplayName() {
-            return displayName;
-        }
-
-        @Override
-        public String getDescription() {
-            return description;
+        public Text text() {
+            return text;
         }
 
         /** The op's mode. */

@@ -22,7 +22,7 @@ import org.apache.nifi.annotation.documentation.CapabilityDescription;
 import org.apache.nifi.annotation.documentation.Tags;
 import org.apache.nifi.annotation.documentation.UseCase;
 import org.apache.nifi.annotation.lifecycle.OnScheduled;
-import org.apache.nifi.components.DescribedValue;
+import org.medprep.nifi.shared.PropertyChoice;
 import org.apache.nifi.components.PropertyDescriptor;
 import org.apache.nifi.expression.ExpressionLanguageScope;
 import org.apache.nifi.flowfile.FlowFile;
@@ -182,34 +182,22 @@ public class ValidateImage extends AbstractProcessor {
             .build();
 
     /** What a valid image's content becomes. */
-    public enum OutputContent implements DescribedValue {
+    public enum OutputContent implements PropertyChoice {
         ORIGINAL("Original File", "The content is left exactly as it came in (validation only)."),
         DECODED_NIFTI("Decoded Image (NIfTI)", "A valid image's content is replaced by the decoded image as "
                 + "uncompressed NIfTI-1 (stored values, colour as Color Images says, geometry and the DICOM basics "
                 + "in the header), so the next processor does not decode the file again; filename gets .nii and "
                 + "mime.type application/x-nifti. Invalid and failed images keep their original content.");
 
-        private final String displayName;
-        private final String description;
+        private final Text text;
 
         OutputContent(String displayName, String description) {
-            this.displayName = displayName;
-            this.description = description;
+            this.text = new Text(displayName, description);
         }
 
         @Override
-        public String getValue() {
-            return name();
-        }
-
-        @Override
-        public String getDisplayName() {
-            return displayName;
-        }
-
-        @Override
-        public String getDescription() {
-            return description;
+        public Text text() {
+            return text;
         }
     }
 

@@ -1,7 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 package org.medprep.nifi.shared;
 
-import org.apache.nifi.components.DescribedValue;
 import org.apache.nifi.components.PropertyDescriptor;
 import org.apache.nifi.processor.ProcessContext;
 import org.medprep.io.ColorHandling;
@@ -10,7 +9,7 @@ import org.medprep.io.ColorHandling;
 public final class ColorImagesProperty {
 
     /** The choices, as the NiFi UI shows them. */
-    public enum Choice implements DescribedValue {
+    public enum Choice implements PropertyChoice {
         KEEP_CHANNELS("Keep Channels", "Colour images keep their 3 channels (R, G, B); steps that need one channel "
                 + "(e.g. ApplyCLAHE) route them to failure.", ColorHandling.KEEP_CHANNELS),
         GRAYSCALE("Convert to Grayscale", "Colour images become one channel of luma, exactly as OpenCV's "
@@ -18,29 +17,17 @@ public final class ColorImagesProperty {
                 + "DICOM/TIFF/NIfTI RGB: 0.299 R + 0.587 G + 0.114 B); bit depth is kept. Grayscale images are "
                 + "unchanged.", ColorHandling.GRAYSCALE);
 
-        private final String displayName;
-        private final String description;
+        private final Text text;
         private final ColorHandling handling;
 
         Choice(String displayName, String description, ColorHandling handling) {
-            this.displayName = displayName;
-            this.description = description;
+            this.text = new Text(displayName, description);
             this.handling = handling;
         }
 
         @Override
-        public String getValue() {
-            return name();
-        }
-
-        @Override
-        public String getDisplayName() {
-            return displayName;
-        }
-
-        @Override
-        public String getDescription() {
-            return description;
+        public Text text() {
+            return text;
         }
 
         public ColorHandling handling() {
