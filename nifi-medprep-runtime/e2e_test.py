@@ -48,6 +48,17 @@ sys.path.insert(0, HERE)
 from medprep_flow import NiFi, NiFiError, upload, invalid_processors, run_group_name, SECRET_ENV, CLIENT_ID  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
+
+
+def pom_version():
+    """The project version from the parent pom: the version every step of the real NAR must record."""
+    import xml.etree.ElementTree as ET
+    root = ET.parse(os.path.join(REPO, "pom.xml")).getroot()
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    return root.find("m:version", ns).text.strip()
+
+
+BUNDLE_VERSION = pom_version()
 FLOW = os.path.join(REPO, "flows", "medprep", "chest-xray.json")
 SECRET = "e2e-patient-key-secret-0123456789"
 SALT = "e2e-salt"
@@ -408,6 +419,8 @@ def check_lineage(c, nifi, out):
                     step = {}
                 c.check(step.get("processor") == proc and isinstance(step.get("parameters"), dict),
                         f"{name}: {proc} event details carry no parameters: {e.get('details')!r}")
+                c.check(step.get("version") == BUNDLE_VERSION,
+                        f"{name}: {proc} event records version {step.get('version')!r}, not the NAR's {BUNDLE_VERSION}")
 
 
 def finish(c):
