@@ -26,7 +26,8 @@
 #   * colour files made from the same real grayscale sources, as about 5 % of the real Kaggle JPEGs are stored
 #     with three (YCbCr) channels: three 3-channel JPEGs (cv2.imwrite of a BGR image whose channels differ
 #     slightly, quality 95, so the decoded luma equals none of the channels), one RGB PNG, one RGBA PNG and
-#     one palette (indexed-colour) PNG (written with Pillow, as OpenCV writes no palette PNGs).
+#     one palette (indexed-colour) PNG (written with Pillow, as OpenCV writes no palette PNGs); the flow's
+#     ValidateImage (Color Images = Convert to Grayscale) turns them gray, so they are outputs.
 # About 40 files, a few MB. Idempotent: OUTDIR is deleted and recreated. Prints every file written.
 #
 # Usage: /usr/bin/python3 tools/make_sample_set.py OUTDIR
@@ -185,7 +186,7 @@ def main():
             note = "palette PNG"
         if not ok:
             sys.exit("cannot write " + p)
-        record(p, "%s %dx%d %s (made from gray; until ValidateImage converts colour: quarantine)"
+        record(p, "%s %dx%d %s (made from gray; expect: output, ValidateImage converts it to gray)"
                % (src, bgr.shape[1], bgr.shape[0], note))
 
     total = sum(os.path.getsize(w) for w in written)
