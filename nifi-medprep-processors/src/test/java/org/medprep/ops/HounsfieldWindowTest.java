@@ -28,7 +28,7 @@ import org.medprep.testutil.RealFiles;
  * HU clip and window against pydicom's Modality LUT + NumPy on real CT slices: clip and int16 bit for bit, [0, 1]
  * within float32 rounding.
  */
-class HounsfieldWindowTest {
+public class HounsfieldWindowTest {
 
     /** pydicom's CT_small.dcm: slope 1, intercept −1024, HU −896..1167. */
     static final Path CT_SMALL = RealFiles.pydicom("CT_small.dcm");
