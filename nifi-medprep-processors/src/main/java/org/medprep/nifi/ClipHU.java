@@ -136,7 +136,8 @@ public class ClipHU extends ImageTransformProcessor {
     public enum Values implements PropertyChoice {
         HU_FLOAT32("HU (float32)", "Hounsfield units as float32.", HounsfieldWindow.Output.HU_FLOAT32),
         HU_INT16("HU (int16)", "Hounsfield units rounded half to even to int16 (exact for integer slope and "
-                + "intercept); the range must lie within -32768..32767. PNG output is possible.",
+                + "intercept); the range must lie within -32768..32767. Half the size of float32; PNG output only when no value is "
+                + "negative (PNG has no signed samples).",
                 HounsfieldWindow.Output.HU_INT16),
         UNIT_FLOAT32("Scaled to [0, 1] (float32)", "The range or window mapped linearly onto [0, 1], float32.",
                 HounsfieldWindow.Output.UNIT_FLOAT32);
