@@ -25,13 +25,16 @@ import org.medprep.nifi.shared.ImageTransformProcessor;
 import org.medprep.nifi.shared.ImageTransformer;
 import org.medprep.nifi.shared.PropertyChoice;
 import org.medprep.ops.HounsfieldWindow;
+import org.medprep.ops.MetalDetection;
 
 /** CT stored values → Hounsfield units, clipped to a range or a display window ({@link HounsfieldWindow}). */
 @Tags({"medical imaging", "CT", "Hounsfield units", "HU", "window", "clip", "Modality LUT", "machine learning"})
 @CapabilityDescription("Converts CT stored values to Hounsfield units (HU) through the Modality LUT (HU = stored x "
         + "RescaleSlope + RescaleIntercept), then clips them to a HU range (custom or a named preset) or applies a "
         + "display window (a standard one or a custom center/width; DICOM PS3.3 C.11.2.1.2). Output is HU as "
-        + "float32, HU as int16, or scaled to [0, 1] as float32; afterwards the Modality LUT is the identity. A CT "
+        + "float32, HU as int16, or scaled to [0, 1] as float32; afterwards the Modality LUT is the identity. Metal "
+        + "(voxels above Metal Threshold HU, default 3000) is counted, in 26-connected regions, on the HU before "
+        + "clipping and written to the medprep.metal.* attributes. A CT "
         + "without the Modality LUT, a RescaleType other than HU, and (unless allowed) a modality other than CT go "
         + "to failure with the reason.")
 @InputRequirement(InputRequirement.Requirement.INPUT_REQUIRED)
@@ -40,9 +43,22 @@ import org.medprep.ops.HounsfieldWindow;
 @WritesAttributes({
         @WritesAttribute(attribute = "medprep.history", description = "JSON array of processing steps, this one appended."),
         @WritesAttribute(attribute = "medprep.failure.reason", description = "Why the image went to failure."),
-        @WritesAttribute(attribute = "mime.type", description = "MIME type of the Output Format.")
+        @WritesAttribute(attribute = "mime.type", description = "MIME type of the Output Format."),
+        @WritesAttribute(attribute = "medprep.metal.voxels", description = "Number of voxels above Metal Threshold "
+                + "HU, counted before clipping."),
+        @WritesAttribute(attribute = "medprep.metal.regions", description = "Number of 26-connected regions of those "
+                + "voxels (8-connected in a single slice)."),
+        @WritesAttribute(attribute = "medprep.metal.fraction", description = "Metal voxels / all voxels."),
+        @WritesAttribute(attribute = "medprep.metal.severity", description = "none (no metal voxel), minor "
+                + "(fraction < 0.01 %), moderate (< 0.1 %) or severe (>= 0.1 %): heuristic bands for review, not a "
+                + "clinical grading.")
 })
 public class ClipHU extends ImageTransformProcessor {
+
+    static final String METAL_VOXELS = "medprep.metal.voxels";
+    static final String METAL_REGIONS = "medprep.metal.regions";
+    static final String METAL_FRACTION = "medprep.metal.fraction";
+    static final String METAL_SEVERITY = "medprep.metal.severity";
 
     /** Values of {@link #INTENSITY_MAPPING}. */
     public enum Mapping implements PropertyChoice {
@@ -238,8 +254,17 @@ public class ClipHU extends ImageTransformProcessor {
             .defaultValue("false")
             .build();
 
+    public static final PropertyDescriptor METAL_THRESHOLD = new PropertyDescriptor.Builder()
+            .name("Metal Threshold HU")
+            .description("Voxels above this many HU count as metal; they are counted and grouped into 26-connected "
+                    + "regions on the HU before clipping, and written to the medprep.metal.* attributes.")
+            .required(true)
+            .defaultValue("3000")
+            .addValidator(StandardValidators.NUMBER_VALIDATOR)
+            .build();
+
     private static final List<PropertyDescriptor> PROPERTIES = List.of(INTENSITY_MAPPING, MINIMUM_HU, MAXIMUM_HU,
-            PRESET, WINDOW, WINDOW_CENTER, WINDOW_WIDTH, OUTPUT_VALUES, ACCEPT_NON_CT);
+            PRESET, WINDOW, WINDOW_CENTER, WINDOW_WIDTH, OUTPUT_VALUES, ACCEPT_NON_CT, METAL_THRESHOLD);
 
     @Override
     protected List<PropertyDescriptor> transformProperties() {
@@ -312,12 +337,15 @@ public class ClipHU extends ImageTransformProcessor {
         }
         p.put("Output Values", values.getDisplayName());
         p.put("Accept Non-CT Images", acceptNonCt);
-        return new ClipOperation(mapping == Mapping.WINDOW, a, b, values.output(), acceptNonCt, Collections.unmodifiableMap(p));
+        double metalThreshold = context.getProperty(METAL_THRESHOLD).asDouble();
+        p.put("Metal Threshold HU", metalThreshold);
+        return new ClipOperation(mapping == Mapping.WINDOW, a, b, values.output(), acceptNonCt, metalThreshold,
+                Collections.unmodifiableMap(p));
     }
 
     /** The operation; it needs the DICOM header to check the Modality LUT's presence and RescaleType. */
     private record ClipOperation(boolean window, double a, double b, HounsfieldWindow.Output output,
-                                 boolean acceptNonCt, Map<String, Object> parameters)
+                                 boolean acceptNonCt, double metalThreshold, Map<String, Object> parameters)
             implements ImageTransformer.Operation {
 
         @Override
@@ -331,9 +359,14 @@ public class ClipHU extends ImageTransformProcessor {
             Map<String, Object> p = new LinkedHashMap<>(parameters);
             p.put("Rescale Slope", image.metadata().rescaleSlope());
             p.put("Rescale Intercept", image.metadata().rescaleIntercept());
+            MetalDetection.Result metal = MetalDetection.detect(image, metalThreshold);
             Image out = window ? HounsfieldWindow.window(image, a, b, output) : HounsfieldWindow.clip(image, a, b,
                     output);
-            return new ImageTransformer.Step(out, p);
+            return new ImageTransformer.Step(out, p, Map.of(
+                    METAL_VOXELS, Long.toString(metal.voxels()),
+                    METAL_REGIONS, Integer.toString(metal.regions()),
+                    METAL_FRACTION, Double.toString(metal.fraction()),
+                    METAL_SEVERITY, metal.severity()));
         }
     }
 

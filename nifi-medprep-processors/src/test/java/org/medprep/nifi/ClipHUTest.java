@@ -137,12 +137,36 @@ class ClipHUTest {
             default -> "HU (float32)";
         });
         expected.put("Accept Non-CT Images", false);
+        expected.put("Metal Threshold HU", 3000.0);
         expected.put("Rescale Slope", 1.0);
         expected.put("Rescale Intercept", -1024.0);
         expected.put("Color Images", "Keep Channels");
         expected.put("Output Format", "NIfTI");
         assertParameters(lastStep(out, "ClipHU"), expected);
         assertOneEventPerFlowFile(runner, ProvenanceEventType.CONTENT_MODIFIED, List.of(out));
+        // These slices hold no metal (HU at most 1167).
+        out.assertAttributeEquals("medprep.metal.voxels", "0");
+        out.assertAttributeEquals("medprep.metal.regions", "0");
+        out.assertAttributeEquals("medprep.metal.fraction", "0.0");
+        out.assertAttributeEquals("medprep.metal.severity", "none");
+    }
+
+    @Test
+    void metalIsCountedOnHuBeforeClipping() throws Exception {
+        // A threshold of 400 HU on CT_small stands in for metal (the slice has none above 3000 HU); the clip to
+        // -1000..200 HU would hide every such voxel, so the count shows it was taken before clipping.
+        runner.setProperty(ClipHU.METAL_THRESHOLD, "400");
+        runner.setProperty(ClipHU.MAXIMUM_HU, "200");
+        runner.enqueue(CT_SMALL);
+        runner.run();
+        MockFlowFile out = runner.getFlowFilesForRelationship(ClipHU.REL_SUCCESS).get(0);
+        JsonNode ref = Python.json("metal_reference.py", CT_SMALL.toString(), "400");
+        assertEquals(700, ref.get("voxels").asLong());
+        out.assertAttributeEquals("medprep.metal.voxels", ref.get("voxels").asText());
+        out.assertAttributeEquals("medprep.metal.regions", ref.get("regions").asText());
+        assertEquals(ref.get("fraction").asDouble(), Double.parseDouble(out.getAttribute("medprep.metal.fraction")));
+        out.assertAttributeEquals("medprep.metal.severity", "severe");
+        assertEquals(400.0, lastStep(out, "ClipHU").get("parameters").get("Metal Threshold HU").asDouble());
     }
 
     private void assertReference(Path file, Image result, List<String> refArgs, boolean exact) throws Exception {
