@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.apache.nifi.annotation.behavior.InputRequirement;
 import org.apache.nifi.annotation.behavior.SideEffectFree;
 import org.apache.nifi.annotation.behavior.SupportsBatching;
@@ -31,7 +32,8 @@ import org.medprep.ops.MetalDetection;
 @Tags({"medical imaging", "CT", "Hounsfield units", "HU", "window", "clip", "Modality LUT", "machine learning"})
 @CapabilityDescription("Converts CT stored values to Hounsfield units (HU) through the Modality LUT (HU = stored x "
         + "RescaleSlope + RescaleIntercept), then clips them to a HU range (custom or a named preset) or applies a "
-        + "display window (a standard one or a custom center/width; DICOM PS3.3 C.11.2.1.2). Output is HU as "
+        + "display window (a standard one or a custom center/width; DICOM PS3.3 C.11.2.1.2), or stacks several "
+        + "windows as channels. Output is HU as "
         + "float32, HU as int16, or scaled to [0, 1] as float32; afterwards the Modality LUT is the identity. Metal "
         + "(voxels above Metal Threshold HU, default 3000) is counted, in 26-connected regions, on the HU before "
         + "clipping and written to the medprep.metal.* attributes. A CT "
@@ -66,7 +68,9 @@ public class ClipHU extends ImageTransformProcessor {
         PRESET("Preset HU Range", "Clip HU to a named range (see HU Preset)."),
         WINDOW("Display Window", "A window given by center and width in HU (see Window): HU outputs are clipped "
                 + "to [center - width/2, center + width/2]; [0, 1] output is the linear window function of DICOM "
-                + "PS3.3 C.11.2.1.2.");
+                + "PS3.3 C.11.2.1.2."),
+        STACK("Stacked Windows", "Several windows (see Windows), one output channel each, in the order given: "
+                + "e.g. Brain, Subdural, Bone as the three channels a 2D network pretrained on RGB expects.");
 
         private final Text text;
 
@@ -236,6 +240,16 @@ public class ClipHU extends ImageTransformProcessor {
             .dependsOn(WINDOW, Window.CUSTOM)
             .build();
 
+    public static final PropertyDescriptor STACKED_WINDOWS = new PropertyDescriptor.Builder()
+            .name("Windows")
+            .description("Comma-separated windows, one output channel each: standard window names (Brain, Subdural, "
+                    + "Stroke, Lung, Mediastinum, Abdomen, Liver, Bone) or center/width in HU (e.g. 40/80).")
+            .required(true)
+            .defaultValue("Brain, Subdural, Bone")
+            .addValidator(StandardValidators.NON_BLANK_VALIDATOR)
+            .dependsOn(INTENSITY_MAPPING, Mapping.STACK)
+            .build();
+
     public static final PropertyDescriptor OUTPUT_VALUES = new PropertyDescriptor.Builder()
             .name("Output Values")
             .description("What the output samples are.")
@@ -264,7 +278,7 @@ public class ClipHU extends ImageTransformProcessor {
             .build();
 
     private static final List<PropertyDescriptor> PROPERTIES = List.of(INTENSITY_MAPPING, MINIMUM_HU, MAXIMUM_HU,
-            PRESET, WINDOW, WINDOW_CENTER, WINDOW_WIDTH, OUTPUT_VALUES, ACCEPT_NON_CT, METAL_THRESHOLD);
+            PRESET, WINDOW, WINDOW_CENTER, WINDOW_WIDTH, STACKED_WINDOWS, OUTPUT_VALUES, ACCEPT_NON_CT, METAL_THRESHOLD);
 
     @Override
     protected List<PropertyDescriptor> transformProperties() {
@@ -290,7 +304,57 @@ public class ClipHU extends ImageTransformProcessor {
                         .explanation("Window Width must be at least 1 HU").build());
             }
         }
+        if (mapping == Mapping.STACK) {
+            try {
+                parseWindows(context.getProperty(STACKED_WINDOWS).getValue());
+            } catch (IllegalArgumentException e) {
+                problems.add(new ValidationResult.Builder().subject(STACKED_WINDOWS.getName()).valid(false)
+                        .explanation(e.getMessage()).build());
+            }
+        }
         return problems;
+    }
+
+    /** One window of {@link #STACKED_WINDOWS}: its name (a standard window's, or "Custom") and values. */
+    record NamedWindow(String name, double center, double width) {
+    }
+
+    /**
+     * Parses {@link #STACKED_WINDOWS}.
+     *
+     * @throws IllegalArgumentException naming the first item that is neither a standard window nor center/width
+     *                                  with width ≥ 1
+     */
+    static List<NamedWindow> parseWindows(String text) {
+        List<NamedWindow> out = new ArrayList<>();
+        for (String raw : (text == null ? "" : text).split(",")) {
+            String item = raw.strip();
+            if (item.isEmpty()) {
+                continue;
+            }
+            NamedWindow found = null;
+            for (Window w : Window.values()) {
+                boolean named = w.name().equalsIgnoreCase(item) || w.getDisplayName().equalsIgnoreCase(item);
+                if (w != Window.CUSTOM && named) {
+                    found = new NamedWindow(w.getDisplayName(), w.center(), w.width());
+                }
+            }
+            if (found == null) {
+                String[] cw = item.split("/");
+                Double c = cw.length == 2 ? number(cw[0]) : null;
+                Double w = cw.length == 2 ? number(cw[1]) : null;
+                if (c == null || w == null || !Double.isFinite(c) || !(w >= 1) || !Double.isFinite(w)) {
+                    throw new IllegalArgumentException("'" + item + "' is neither a standard window name nor "
+                            + "center/width in HU with width at least 1");
+                }
+                found = new NamedWindow("Custom", c, w);
+            }
+            out.add(found);
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("at least one window is needed");
+        }
+        return out;
     }
 
     private static Double number(String s) {
@@ -308,8 +372,9 @@ public class ClipHU extends ImageTransformProcessor {
         boolean acceptNonCt = context.getProperty(ACCEPT_NON_CT).asBoolean();
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("Intensity Mapping", mapping.getDisplayName());
-        double a;
-        double b;
+        double a = 0;
+        double b = 0;
+        List<NamedWindow> stack = List.of();
         switch (mapping) {
             case CLIP -> {
                 a = context.getProperty(MINIMUM_HU).asDouble();
@@ -321,6 +386,18 @@ public class ClipHU extends ImageTransformProcessor {
                 a = preset.min();
                 b = preset.max();
             }
+            case STACK -> {
+                stack = parseWindows(context.getProperty(STACKED_WINDOWS).getValue());
+                List<Map<String, Object>> recorded = new ArrayList<>();
+                for (NamedWindow w : stack) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("Window", w.name());
+                    m.put("Window Center", w.center());
+                    m.put("Window Width", w.width());
+                    recorded.add(m);
+                }
+                p.put("Windows", recorded);
+            }
             default -> {
                 Window window = context.getProperty(WINDOW).asAllowableValue(Window.class);
                 p.put("Window", window.getDisplayName());
@@ -331,7 +408,7 @@ public class ClipHU extends ImageTransformProcessor {
         if (mapping == Mapping.WINDOW) {
             p.put("Window Center", a);
             p.put("Window Width", b);
-        } else {
+        } else if (mapping != Mapping.STACK) {
             p.put("Minimum HU", a);
             p.put("Maximum HU", b);
         }
@@ -339,13 +416,22 @@ public class ClipHU extends ImageTransformProcessor {
         p.put("Accept Non-CT Images", acceptNonCt);
         double metalThreshold = context.getProperty(METAL_THRESHOLD).asDouble();
         p.put("Metal Threshold HU", metalThreshold);
-        return new ClipOperation(mapping == Mapping.WINDOW, a, b, values.output(), acceptNonCt, metalThreshold,
-                Collections.unmodifiableMap(p));
+        HounsfieldWindow.Output output = values.output();
+        double lo = a;
+        double hi = b;
+        double[] centers = stack.stream().mapToDouble(NamedWindow::center).toArray();
+        double[] widths = stack.stream().mapToDouble(NamedWindow::width).toArray();
+        UnaryOperator<Image> map = switch (mapping) {
+            case WINDOW -> image -> HounsfieldWindow.window(image, lo, hi, output);
+            case STACK -> image -> HounsfieldWindow.stack(image, centers, widths, output);
+            default -> image -> HounsfieldWindow.clip(image, lo, hi, output);
+        };
+        return new ClipOperation(map, acceptNonCt, metalThreshold, Collections.unmodifiableMap(p));
     }
 
     /** The operation; it needs the DICOM header to check the Modality LUT's presence and RescaleType. */
-    private record ClipOperation(boolean window, double a, double b, HounsfieldWindow.Output output,
-                                 boolean acceptNonCt, double metalThreshold, Map<String, Object> parameters)
+    private record ClipOperation(UnaryOperator<Image> map, boolean acceptNonCt, double metalThreshold,
+                                 Map<String, Object> parameters)
             implements ImageTransformer.Operation {
 
         @Override
@@ -360,8 +446,7 @@ public class ClipHU extends ImageTransformProcessor {
             p.put("Rescale Slope", image.metadata().rescaleSlope());
             p.put("Rescale Intercept", image.metadata().rescaleIntercept());
             MetalDetection.Result metal = MetalDetection.detect(image, metalThreshold);
-            Image out = window ? HounsfieldWindow.window(image, a, b, output) : HounsfieldWindow.clip(image, a, b,
-                    output);
+            Image out = map.apply(image);
             return new ImageTransformer.Step(out, p, Map.of(
                     METAL_VOXELS, Long.toString(metal.voxels()),
                     METAL_REGIONS, Integer.toString(metal.regions()),

@@ -21,6 +21,8 @@ import org.medprep.image.VoxelType;
  * {@code x ≤ c − 0.5 − (w − 1)/2 → 0; x > c − 0.5 + (w − 1)/2 → 1; else ((x − (c − 0.5)) / (w − 1) + 0.5)}.
  * A clip with [0, 1] output is {@code (clip(HU, min, max) − min) / (max − min)}.
  *
+ * <p><b>Stack</b>: several windows, one channel each ({@link #stack}).
+ *
  * <p><b>Output</b> ({@link Output}): HU as float32; HU as int16 (rounded half to even, as NumPy's {@code rint}, so
  * a non-integer slope gives the nearest integer HU); or [0, 1] as float32. Every value is computed in double and
  * cast once. The result has the input's size (z, y, x), geometry and metadata with an identity Modality LUT
@@ -98,6 +100,29 @@ public final class HounsfieldWindow {
             out.set(i, y);
         }
         return out.withMetadata(metadata(image, output));
+    }
+
+    /**
+     * Several windows stacked as channels: channel k of the result is {@link #window}(image, centers[k],
+     * widths[k], output); shape (z, y, x, k), channels interleaved as everywhere in {@link Image}.
+     *
+     * @throws IllegalArgumentException as {@link #window}, or when no window or unequal array lengths are given
+     */
+    public static Image stack(Image image, double[] centers, double[] widths, Output output) {
+        if (centers.length == 0 || centers.length != widths.length) {
+            throw new IllegalArgumentException("stacking needs at least one window, each with a center and a width");
+        }
+        int k = centers.length;
+        Image first = window(image, centers[0], widths[0], output);
+        Image out = Image.allocate(first.type(), image.width(), image.height(), image.depth(), k,
+                image.geometry(), first.metadata());
+        for (int c = 0; c < k; c++) {
+            Image one = c == 0 ? first : window(image, centers[c], widths[c], output);
+            for (int i = 0; i < one.size(); i++) {
+                out.set(i * k + c, one.get(i));
+            }
+        }
+        return out;
     }
 
     private static void checkRange(double minHu, double maxHu, Output output) {

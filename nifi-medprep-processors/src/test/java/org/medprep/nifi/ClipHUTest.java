@@ -169,6 +169,44 @@ class ClipHUTest {
         assertEquals(400.0, lastStep(out, "ClipHU").get("parameters").get("Metal Threshold HU").asDouble());
     }
 
+    @Test
+    void stackedWindowsGiveOneReferenceWindowPerChannel() throws Exception {
+        runner.setProperty(ClipHU.INTENSITY_MAPPING, "STACK");
+        runner.setProperty(ClipHU.STACKED_WINDOWS, "Brain, subdural, -600/1500");
+        runner.setProperty(ClipHU.OUTPUT_VALUES, "UNIT_FLOAT32");
+        runner.assertValid();
+        runner.enqueue(CT_SMALL, Map.of("filename", "ct.dcm"));
+        runner.run();
+        runner.assertAllFlowFilesTransferred(ClipHU.REL_SUCCESS, 1);
+        MockFlowFile out = runner.getFlowFilesForRelationship(ClipHU.REL_SUCCESS).get(0);
+        Image stack = decode(out.toByteArray());
+        assertEquals(3, stack.channels());
+        String[][] windows = {{"40", "80"}, {"80", "200"}, {"-600", "1500"}};
+        for (int c = 0; c < 3; c++) {
+            Image channel = Image.allocate(stack.type(), stack.width(), stack.height(), stack.depth(), 1,
+                    stack.geometry(), stack.metadata());
+            for (int i = 0; i < channel.size(); i++) {
+                channel.set(i, stack.get(i * 3 + c));
+            }
+            assertReference(CT_SMALL, channel, List.of("window", windows[c][0], windows[c][1], "unit"), false);
+        }
+        JsonNode recorded = lastStep(out, "ClipHU").get("parameters").get("Windows");
+        assertEquals(3, recorded.size());
+        assertEquals("Brain", recorded.get(0).get("Window").asText());
+        assertEquals("Subdural", recorded.get(1).get("Window").asText());
+        assertEquals("Custom", recorded.get(2).get("Window").asText());
+        assertEquals(-600.0, recorded.get(2).get("Window Center").asDouble());
+        assertEquals(1500.0, recorded.get(2).get("Window Width").asDouble());
+        assertOneEventPerFlowFile(runner, ProvenanceEventType.CONTENT_MODIFIED, List.of(out));
+
+        runner.setProperty(ClipHU.STACKED_WINDOWS, "Brain, Brian");
+        runner.assertNotValid();
+        runner.setProperty(ClipHU.STACKED_WINDOWS, "40/0.5");
+        runner.assertNotValid();
+        runner.setProperty(ClipHU.STACKED_WINDOWS, " , ");
+        runner.assertNotValid();
+    }
+
     private void assertReference(Path file, Image result, List<String> refArgs, boolean exact) throws Exception {
         Path raw = tmp.resolve("ref.raw");
         String[] args = Stream.concat(Stream.of(file.toString(), raw.toString()), refArgs.stream())

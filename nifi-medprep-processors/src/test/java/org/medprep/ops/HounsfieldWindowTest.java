@@ -67,6 +67,31 @@ public class HounsfieldWindowTest {
     }
 
     @Test
+    void stackedWindowsAreTheSingleWindowsAsChannels() throws Exception {
+        Image ct = read(CT_SMALL);
+        double[] centers = {40, 80, 300};
+        double[] widths = {80, 200, 2000};
+        for (Output output : Output.values()) {
+            Image stack = HounsfieldWindow.stack(ct, centers, widths, output);
+            assertEquals(3, stack.channels());
+            assertEquals(ct.width(), stack.width());
+            assertEquals(ct.height(), stack.height());
+            for (int c = 0; c < 3; c++) {
+                Image one = HounsfieldWindow.window(ct, centers[c], widths[c], output);
+                assertEquals(one.type(), stack.type());
+                for (int i = 0; i < one.size(); i++) {
+                    assertEquals(one.get(i), stack.get(i * 3 + c), output + " channel " + c + " sample " + i);
+                }
+            }
+            assertEquals(1, stack.metadata().rescaleSlope());
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> HounsfieldWindow.stack(ct, new double[0], new double[0], Output.HU_FLOAT32));
+        assertThrows(IllegalArgumentException.class,
+                () -> HounsfieldWindow.stack(ct, new double[]{40, 50}, new double[]{80}, Output.HU_FLOAT32));
+    }
+
+    @Test
     void windowFunctionAtItsEdges() {
         // c = 40, w = 80: x <= 0 -> 0, x > 79 -> 1, else (x - 39.5) / 79 + 0.5 (PS3.3 C.11.2.1.2).
         Image in = synthetic(new short[]{-5, 0, 1, 39, 40, 78, 79, 80, 500}, 1, 0);
