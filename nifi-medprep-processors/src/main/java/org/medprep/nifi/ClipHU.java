@@ -372,6 +372,7 @@ public class ClipHU extends ImageTransformProcessor {
         boolean acceptNonCt = context.getProperty(ACCEPT_NON_CT).asBoolean();
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("Intensity Mapping", mapping.getDisplayName());
+        // (minimum, maximum) in HU for a clip or preset; (center, width) in HU for a window.
         double a = 0;
         double b = 0;
         List<NamedWindow> stack = List.of();
