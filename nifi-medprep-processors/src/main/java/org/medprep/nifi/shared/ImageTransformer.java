@@ -15,6 +15,7 @@ import org.apache.nifi.processor.ProcessSession;
 import org.apache.nifi.processor.Relationship;
 import org.medprep.image.Image;
 import org.medprep.io.ColorHandling;
+import org.medprep.io.DecodedImage;
 import org.medprep.io.ImageReadException;
 import org.medprep.io.OutputFormat;
 import org.medprep.io.ReadLimits;
@@ -59,6 +60,17 @@ public final class ImageTransformer {
          *                                  the failure reason
          */
         Step apply(Image image, FlowFile flowFile);
+
+        /**
+         * The same with the reader's DICOM header (keyword → text, see {@link org.medprep.io.DecodedImage}; empty
+         * for non-DICOM input), for an operation that must check attributes the image model does not carry (e.g.
+         * ClipHU: RescaleType, whether the Modality LUT is present). The header holds patient identity: never copy
+         * it into attributes, logs or provenance. {@link ImageTransformer} calls this; by default it ignores the
+         * header.
+         */
+        default Step apply(Image image, Map<String, String> header, FlowFile flowFile) {
+            return apply(image, flowFile);
+        }
     }
 
     private ImageTransformer() {
@@ -80,9 +92,9 @@ public final class ImageTransformer {
         ColorHandling color = ColorImagesProperty.of(context);
         String reason;
         try {
-            Image input = Monochrome.toMonochrome2(FlowFileImages.read(session, flowFile, ReadLimits.DEFAULT, color)
-                    .image());
-            Step step = operation.apply(input, flowFile);
+            DecodedImage decoded = FlowFileImages.read(session, flowFile, ReadLimits.DEFAULT, color);
+            Image input = Monochrome.toMonochrome2(decoded.image());
+            Step step = operation.apply(input, decoded.header(), flowFile);
             ByteArrayOutputStream encoded = new ByteArrayOutputStream(format.bufferSizeHint(step.image()));
             format.write(step.image(), encoded);
             FlowFile out = session.write(flowFile, o -> encoded.writeTo(o));
