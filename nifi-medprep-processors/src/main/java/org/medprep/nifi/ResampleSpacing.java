@@ -31,7 +31,7 @@ import org.medprep.ops.Resample;
 @Tags({"medical imaging", "resample", "spacing", "isotropic", "B-spline", "label image", "CT", "MR",
         "machine learning"})
 @CapabilityDescription("Resamples an image to a Target Spacing in mm (per axis x,y,z, or keep), keeping its "
-        + "physical extent and direction under ITK's voxel-centre convention: new size round(n x s / s'), new "
+        + "physical extent and direction under ITK's voxel-centre convention: new size max(1, floor(n x s / s' + 1/2)), new "
         + "origin = origin + direction x (s' - s)/2 per resampled axis, output voxel i' sampling the input at "
         + "continuous index (i' + 1/2) x s'/s - 1/2. Interpolation: nearest neighbour or Label Image (input voxel "
         + "type kept), linear or cubic B-spline with its prefilter (float32 output); mirror boundary. Each channel "
@@ -41,7 +41,8 @@ import org.medprep.ops.Resample;
 @SideEffectFree
 @SupportsBatching
 @SystemResourceConsideration(resource = SystemResource.MEMORY, description = "Input and output images are held in "
-        + "memory; linear and B-spline also hold the image as doubles (8 bytes per sample) once per resampled axis.")
+        + "memory; linear and B-spline also hold a double copy (8 bytes per sample) of the input and of each "
+        + "intermediate, one axis at a time.")
 @WritesAttributes({
         @WritesAttribute(attribute = "medprep.width", description = "Output width (x), voxels."),
         @WritesAttribute(attribute = "medprep.height", description = "Output height (y), voxels."),

@@ -44,7 +44,8 @@ import org.medprep.image.VoxelType;
  *
  * <p><b>Memory</b>: the output size is computed from the header first; more than {@code maxVoxels} output voxels
  * (or samples beyond {@link Image#MAX_SAMPLES} in the output or an intermediate) is refused before allocating.
- * Linear and B-spline hold one double array per resampled axis (8 bytes per sample) besides input and output.
+ * Linear and B-spline copy the input into a double array and make one more per resampled axis (8 bytes per
+ * sample, the previous one released), besides input and output.
  */
 public final class Resample {
 
