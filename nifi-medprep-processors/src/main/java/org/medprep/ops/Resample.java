@@ -134,9 +134,13 @@ public final class Resample {
                 && plan.width() <= Integer.MAX_VALUE && plan.height() <= Integer.MAX_VALUE
                 && plan.depth() <= Integer.MAX_VALUE ? multiplyCapped(plan.width(), plan.height(), plan.depth())
                 : Long.MAX_VALUE;
-        if (voxels > maxVoxels || voxels * image.channels() > Image.MAX_SAMPLES || voxels < 0) {
+        if (voxels > maxVoxels) {
             throw new IllegalArgumentException("resampling to " + plan.width() + " x " + plan.height() + " x "
                     + plan.depth() + " voxels exceeds the limit of " + maxVoxels + " voxels");
+        }
+        if (voxels > Image.MAX_SAMPLES / image.channels()) {
+            throw new IllegalArgumentException("resampling to " + plan.width() + " x " + plan.height() + " x "
+                    + plan.depth() + " voxels of " + image.channels() + " channels exceeds what one image can hold");
         }
         int[] in = {image.width(), image.height(), image.depth()};
         int[] out = {(int) plan.width(), (int) plan.height(), (int) plan.depth()};

@@ -178,6 +178,9 @@ class ResampleTest {
         assertTrue(e.getMessage().contains("exceeds the limit of 500000000 voxels"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Resample.apply(ct, new double[]{1e-300, 1e-300, 1},
                 Resample.Interpolation.NEAREST, ReadLimits.DEFAULT.maxVoxels()));
+        IllegalArgumentException huge = assertThrows(IllegalArgumentException.class, () -> Resample.apply(ct,
+                new double[]{1e-300, 1e-300, 1}, Resample.Interpolation.NEAREST, Long.MAX_VALUE));
+        assertTrue(huge.getMessage().contains("exceeds what one image can hold"), huge.getMessage());
         Image noSpacing = ct.withGeometry(new Geometry(new double[]{0, 1, 1}, new double[3],
                 new double[]{1, 0, 0, 0, 1, 0, 0, 0, 1}));
         assertThrows(IllegalArgumentException.class, () -> Resample.apply(noSpacing, new double[]{1, 1, 1},
