@@ -4,6 +4,7 @@ package org.medprep.nifi.shared;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.apache.nifi.annotation.lifecycle.OnScheduled;
 import org.apache.nifi.components.PropertyDescriptor;
 import org.apache.nifi.processor.AbstractProcessor;
 import org.apache.nifi.processor.ProcessContext;
@@ -33,6 +34,8 @@ public abstract class ImageTransformProcessor extends AbstractProcessor {
 
     private static final Set<Relationship> RELATIONSHIPS = Set.of(REL_SUCCESS, REL_FAILURE);
 
+    private volatile ImageTransformer.Settings settings;
+
     private volatile List<PropertyDescriptor> properties = List.of(ColorImagesProperty.COLOR_IMAGES,
             OutputFormatProperty.OUTPUT_FORMAT);
 
@@ -40,7 +43,8 @@ public abstract class ImageTransformProcessor extends AbstractProcessor {
     protected abstract List<PropertyDescriptor> transformProperties();
 
     /**
-     * The operation for the current property values, called once per FlowFile.
+     * The operation for the current property values, called once each time the processor is scheduled
+     * (@OnScheduled), so property values are read and parsed once, not per FlowFile.
      *
      * @throws IllegalArgumentException from the returned operation when an image or value is unsuitable (the
      *                                  FlowFile then goes to failure with the message as reason)
@@ -65,9 +69,15 @@ public abstract class ImageTransformProcessor extends AbstractProcessor {
         return RELATIONSHIPS;
     }
 
+    /** The operation and the shared properties, resolved once per scheduling (not per FlowFile). */
+    @OnScheduled
+    public final void resolveSettings(ProcessContext context) {
+        settings = ImageTransformer.Settings.of(context, operation(context));
+    }
+
     @Override
     public final void onTrigger(ProcessContext context, ProcessSession session) {
-        ImageTransformer.onTrigger(context, session, getLogger(), getClass().getSimpleName(), REL_SUCCESS,
-                REL_FAILURE, operation(context));
+        ImageTransformer.onTrigger(settings, session, getLogger(), getClass().getSimpleName(), REL_SUCCESS,
+                REL_FAILURE);
     }
 }

@@ -73,23 +73,38 @@ public final class ImageTransformer {
         }
     }
 
+    /**
+     * What a transforming processor resolves once when it is scheduled: its operation for the current property
+     * values, the Output Format, and the Color Images choice (with its display name, as steps record it).
+     */
+    public record Settings(Operation operation, OutputFormat format, ColorHandling color, String colorName) {
+
+        /** Reads the shared properties of {@code context} and pairs them with {@code operation}. */
+        public static Settings of(ProcessContext context, Operation operation) {
+            return new Settings(operation, OutputFormatProperty.of(context), ColorImagesProperty.of(context),
+                    ColorImagesProperty.configured(context));
+        }
+    }
+
     private ImageTransformer() {
     }
 
     /**
      * Takes one FlowFile from the session (returns if none) and runs the path described above.
      *
+     * @param settings  what the processor resolved when it was scheduled (operation, Output Format, Color Images)
      * @param processor processor type name recorded in the history, e.g. "ApplyCLAHE"
      */
-    public static void onTrigger(ProcessContext context, ProcessSession session, ComponentLog log, String processor,
-                                 Relationship success, Relationship failure, Operation operation) {
+    public static void onTrigger(Settings settings, ProcessSession session, ComponentLog log, String processor,
+                                 Relationship success, Relationship failure) {
         FlowFile flowFile = session.get();
         if (flowFile == null) {
             return;
         }
         long start = System.nanoTime();
-        OutputFormat format = OutputFormatProperty.of(context);
-        ColorHandling color = ColorImagesProperty.of(context);
+        OutputFormat format = settings.format();
+        ColorHandling color = settings.color();
+        Operation operation = settings.operation();
         String reason;
         try {
             DecodedImage decoded = FlowFileImages.read(session, flowFile, ReadLimits.DEFAULT, color);
@@ -105,7 +120,7 @@ public final class ImageTransformer {
                     format));
             out = session.putAllAttributes(out, attributes);
             Map<String, Object> parameters = new LinkedHashMap<>(step.parameters());
-            parameters.put("Color Images", ColorImagesProperty.configured(context));
+            parameters.put("Color Images", settings.colorName());
             parameters.put("Output Format", format.displayName());
             out = StepRecorder.contentModified(session, out, processor, parameters, millisSince(start));
             session.transfer(out, success);
