@@ -123,17 +123,19 @@ public class ApplyCLAHE extends ImageTransformProcessor {
             parameters.put("Tile Grid Columns", columns);
             parameters.put("Tile Grid Rows", rows);
             parameters.put("Histogram Bins", binning.getDisplayName());
-            if (binning == HistogramBinning.BITS_STORED_256) {
-                // The range the 256 bins were cut from: BitsStored, or the image's own min and max (int16, float).
-                HistogramBins.Range range = HistogramBins.range(image);
-                if (range.fromBitsStored()) {
-                    parameters.put("Bits Stored", range.bitsStored());
-                } else {
-                    parameters.put("Bin Range Min", range.low());
-                    parameters.put("Bin Range Max", range.high());
-                }
+            if (binning != HistogramBinning.BITS_STORED_256) {
+                return new ImageTransformer.Step(Clahe.apply(image, clip, columns, rows, binning.bins()), parameters);
             }
-            return new ImageTransformer.Step(Clahe.apply(image, clip, columns, rows, binning.bins()), parameters);
+            // The range the 256 bins are cut from (BitsStored, or the image's own min and max for int16/float),
+            // computed once: recorded here and handed to the op.
+            HistogramBins.Range range = HistogramBins.range(image);
+            if (range.fromBitsStored()) {
+                parameters.put("Bits Stored", range.bitsStored());
+            } else {
+                parameters.put("Bin Range Min", range.low());
+                parameters.put("Bin Range Max", range.high());
+            }
+            return new ImageTransformer.Step(Clahe.apply(image, clip, columns, rows, range), parameters);
         };
     }
 }

@@ -46,15 +46,20 @@ public final class Clahe {
     }
 
     /**
-     * @param clipLimit OpenCV clip limit, relative to the mean bin count of a tile's histogram (&gt; 0; the chest
-     *                  X-ray recipe uses 2.0, OpenCV's default is 40)
-     * @param tilesX    tile grid columns (≥ 1; default 8)
-     * @param tilesY    tile grid rows (≥ 1; default 8)
-     * @param bins      histogram binning, see the class comment
-     * @throws IllegalArgumentException for multi-channel, int8/int32 input, a non-positive clip or grid, and (in
-     *                                  {@link Bins#BITS_STORED_256} mode) what {@link HistogramBins#range} rejects
+     * {@link Bins#BITS_STORED_256} with the bin range already computed for {@code image} by
+     * {@link HistogramBins#range} (a caller that records the range need not scan the image twice).
+     *
+     * @throws IllegalArgumentException as {@link #apply(Image, double, int, int, Bins)}
      */
-    public static Image apply(Image image, double clipLimit, int tilesX, int tilesY, Bins bins) {
+    public static Image apply(Image image, double clipLimit, int tilesX, int tilesY, HistogramBins.Range range) {
+        CLAHE clahe = checked(image, clipLimit, tilesX, tilesY);
+        // HistogramBins' result is uint8 with BitsStored 8 and the identity Modality LUT; CLAHE keeps both.
+        Image equalized = Denoise.perSlice(HistogramBins.apply(image, range), clahe::apply);
+        return range.fromBitsStored() ? equalized : HistogramBins.toRange(equalized, image, range);
+    }
+
+    /** Checks the arguments and the image, loads OpenCV, and makes the CLAHE object. */
+    private static CLAHE checked(Image image, double clipLimit, int tilesX, int tilesY) {
         if (!(clipLimit > 0) || tilesX < 1 || tilesY < 1) {
             throw new IllegalArgumentException("CLAHE needs a positive clip limit and tile grid");
         }
@@ -65,13 +70,24 @@ public final class Clahe {
         Denoise.requireType(image, "CLAHE", VoxelType.UINT8, VoxelType.UINT16, VoxelType.INT16,
                 VoxelType.FLOAT32);
         OpenCv.load();
-        CLAHE clahe = Imgproc.createCLAHE(clipLimit, new Size(tilesX, tilesY));
+        return Imgproc.createCLAHE(clipLimit, new Size(tilesX, tilesY));
+    }
+
+    /**
+     * @param clipLimit OpenCV clip limit, relative to the mean bin count of a tile's histogram (&gt; 0; the chest
+     *                  X-ray recipe uses 2.0, OpenCV's default is 40)
+     * @param tilesX    tile grid columns (≥ 1; default 8)
+     * @param tilesY    tile grid rows (≥ 1; default 8)
+     * @param bins      histogram binning, see the class comment
+     * @throws IllegalArgumentException for multi-channel, int8/int32 input, a non-positive clip or grid, and (in
+     *                                  {@link Bins#BITS_STORED_256} mode) what {@link HistogramBins#range} rejects
+     */
+    public static Image apply(Image image, double clipLimit, int tilesX, int tilesY, Bins bins) {
         if (bins == Bins.BITS_STORED_256) {
-            // HistogramBins' result is uint8 with BitsStored 8 and the identity Modality LUT; CLAHE keeps both.
-            HistogramBins.Range range = HistogramBins.range(image);
-            Image equalized = Denoise.perSlice(HistogramBins.apply(image, range), clahe::apply);
-            return range.fromBitsStored() ? equalized : HistogramBins.toRange(equalized, image, range);
+            checked(image, clipLimit, tilesX, tilesY);
+            return apply(image, clipLimit, tilesX, tilesY, HistogramBins.range(image));
         }
+        CLAHE clahe = checked(image, clipLimit, tilesX, tilesY);
         if (image.type() == VoxelType.UINT8 || image.type() == VoxelType.UINT16) {
             // The equalized values span the type's full range: BitsStored becomes 8 or 16, the Modality LUT identity.
             Image out = Denoise.perSlice(image, clahe::apply);
