@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Reference values for ValidateImageTest, computed by pydicom and Python's hmac (not by our code).
-# usage: validate_reference.py SECRET FILE...   prints JSON {file: {sha256, spacing, patient_key, modality}}
+# usage: validate_reference.py SECRET FILE...   prints JSON {file: {sha256, spacing, patient_key, series_key, modality}}
 import hashlib, hmac, json, sys
 import pydicom
 
@@ -11,11 +11,14 @@ for path in sys.argv[2:]:
     px = ds.pixel_array
     le = px.astype(px.dtype.newbyteorder('<'))
     pid = str(ds.get('PatientID', '')).strip()
+    uid = str(ds.get('SeriesInstanceUID', '')).strip()
     out[path] = {
         'sha256': hashlib.sha256(le.tobytes(order='C')).hexdigest(),
         'rows': int(ds.Rows), 'columns': int(ds.Columns),
         'spacing': [float(v) for v in ds.get('PixelSpacing', [1, 1])],
         'modality': str(ds.get('Modality', '')),
         'patient_key': hmac.new(secret, pid.encode(), hashlib.sha256).hexdigest() if pid else None,
+        'series_key': hmac.new(secret, ('SeriesInstanceUID:' + uid).encode(), hashlib.sha256).hexdigest()
+        if uid else None,
     }
 print(json.dumps(out))

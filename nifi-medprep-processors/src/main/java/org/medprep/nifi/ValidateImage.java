@@ -85,6 +85,10 @@ import org.medprep.ops.ImageStats;
         @WritesAttribute(attribute = "medprep.series.uid", description = "SeriesInstanceUID (DICOM only)."),
         @WritesAttribute(attribute = "medprep.transfer.syntax", description = "Transfer syntax UID (DICOM only)."),
         @WritesAttribute(attribute = "medprep.pixel.sha256", description = "SHA-256 of the decoded stored values (little-endian, C order z,y,x,c), for duplicate detection; only when Pixel Digest is true."),
+        @WritesAttribute(attribute = ValidateImage.ATTR_SERIES_KEY, description = "Keyed pseudonym of the "
+                + "SeriesInstanceUID (DICOM only): HMAC-SHA256 of 'SeriesInstanceUID:' + the UID under the Patient Key "
+                + "Secret, 64 hex characters. What a flow groups slices on and names a series' output after, so the "
+                + "UID itself need not leave the flow."),
         @WritesAttribute(attribute = "medprep.patient.key", description = "HMAC-SHA256 of the patient identifier under the Patient Key Secret."),
         @WritesAttribute(attribute = "medprep.patient.id", description = "Raw PatientID: only when Expose Patient Identifiers is true."),
         @WritesAttribute(attribute = "medprep.patient.name", description = "Raw PatientName: only when Expose Patient Identifiers is true.")
@@ -100,6 +104,9 @@ public class ValidateImage extends AbstractProcessor {
 
     static final String ATTR_INVALID_REASON = "medprep.invalid.reason";
     static final String ATTR_FAILURE_REASON = "medprep.failure.reason";
+    static final String ATTR_SERIES_KEY = "medprep.series.key";
+    /** Prefix of the text whose HMAC is {@link #ATTR_SERIES_KEY}: keeps series keys apart from patient keys. */
+    static final String SERIES_KEY_DOMAIN = "SeriesInstanceUID:";
 
     public static final PropertyDescriptor MAX_VOXELS = new PropertyDescriptor.Builder()
             .name("Max Voxels")
@@ -425,6 +432,10 @@ public class ValidateImage extends AbstractProcessor {
         if (patientId != null && !patientId.isBlank()) {
             attributes.put("medprep.patient.key",
                     PatientPseudonym.of(s.secret(), patientId));
+        }
+        String seriesUid = decoded.image().metadata().seriesInstanceUid();
+        if (seriesUid != null && !seriesUid.isBlank()) {
+            attributes.put(ATTR_SERIES_KEY, PatientPseudonym.of(s.secret(), SERIES_KEY_DOMAIN + seriesUid.strip()));
         }
         if (s.expose()) {
             putIfPresent(attributes, "medprep.patient.id", patientId);
