@@ -245,14 +245,14 @@ def canonical(definition):
     return norm(definition)
 
 
-def check_canonical(c, downloaded):
+def check_canonical(c, downloaded, flow=FLOW):
     """The committed JSON must be what NiFi's own download gives for it (edited in NiFi, not by hand)."""
-    with open(FLOW) as f:
+    with open(flow) as f:
         committed = json.load(f)
     a = json.dumps(canonical(committed), indent=1, sort_keys=True).splitlines()
     b = json.dumps(canonical(downloaded), indent=1, sort_keys=True).splitlines()
     diff = list(difflib.unified_diff(a, b, "committed", "NiFi's download", lineterm="", n=1))
-    c.check(not diff, f"the committed {os.path.relpath(FLOW, REPO)} is not what NiFi downloads for it (upload it, "
+    c.check(not diff, f"the committed {os.path.relpath(flow, REPO)} is not what NiFi downloads for it (upload it, "
                       f"download it - GET /process-groups/{{id}}/download - and commit the download):\n    "
                       + "\n    ".join(diff[:30]))
 

@@ -206,8 +206,40 @@ def input_files(root):
     return found
 
 
+OUTPUT_EXTENSIONS = (".npy", ".nii.gz")
+
+
+def is_output(p):
+    return p.endswith(OUTPUT_EXTENSIONS) and not os.path.basename(p).startswith(".")
+
+
 def outputs(out_dir):
-    return {s: list_files(os.path.join(out_dir, s), lambda p: p.endswith(".npy")) for s in SPLITS}
+    """Output images per split: .npy (chest-xray) or .nii.gz volumes (ct), not PutFile's in-progress dot files."""
+    return {s: list_files(os.path.join(out_dir, s), is_output) for s in SPLITS}
+
+
+def sidecar_of(path):
+    """The JSON sidecar next to an output or quarantined volume (<name>.json), or None."""
+    for ext in OUTPUT_EXTENSIONS + (".nii", ".zip"):
+        if path.endswith(ext):
+            side = path[:-len(ext)] + ".json"
+            return side if os.path.isfile(side) else None
+    return None
+
+
+def inputs_covered(path):
+    """How many input files one output or quarantined item stands for: the slice count MergeContent wrote
+    (merge.count in its sidecar) for a series volume, else 1. None while a volume's sidecar is not written yet."""
+    if not path.endswith((".nii.gz", ".nii", ".zip")):
+        return 1
+    side = sidecar_of(path)
+    if side is None:
+        return None
+    try:
+        with open(side) as f:
+            return int(json.load(f).get("merge.count", 1))
+    except (OSError, ValueError):
+        return None
 
 
 def quarantined(out_dir):
@@ -215,7 +247,9 @@ def quarantined(out_dir):
     dot files are not counted)."""
     q = os.path.join(out_dir, "quarantine")
     visible = lambda p: not os.path.basename(p).startswith(".")
-    originals = list_files(q, lambda p: visible(p) and not p.endswith(".reason.txt"))
+    # a series refused after it became a volume leaves the volume, its reason and a JSON sidecar in quarantine/series/
+    originals = list_files(q, lambda p: visible(p) and not p.endswith(".reason.txt")
+                           and not (p.endswith(".json") and os.path.dirname(p) == os.path.join(q, "series")))
     reasons = list_files(q, lambda p: visible(p) and p.endswith(".reason.txt"))
     kinds = {"invalid": [], "failure": []}
     for r in reasons:
@@ -223,6 +257,18 @@ def quarantined(out_dir):
             text = f.read()
         kinds["invalid" if text.startswith("invalid:") else "failure"].append(r)
     return originals, reasons, kinds
+
+
+def accounted(outs, originals):
+    """(input files accounted for by outputs and quarantined items, items whose sidecar is still missing)."""
+    total, pending = 0, 0
+    for p in [p for v in outs.values() for p in v] + originals:
+        n = inputs_covered(p)
+        if n is None:
+            pending += 1
+        else:
+            total += n
+    return total, pending
 
 
 def log_tail(nifi_dir, n=30):
@@ -388,7 +434,8 @@ def run(args):
         originals, reasons, kinds = quarantined(out_dir)
         snap = nifi.group_status(pg)
         queued = snap.get("flowFilesQueued", 0)
-        done = n_out + len(originals) >= len(inputs) and len(reasons) >= len(originals) and queued == 0 \
+        covered, pending = accounted(outs, originals)
+        done = covered >= len(inputs) and not pending and len(reasons) >= len(originals) and queued == 0 \
             and snap.get("activeThreadCount", 0) == 0
         now = time.time()
         if done:
@@ -454,8 +501,8 @@ def run(args):
     print(f"  provenance  {len(events)} events ({', '.join(f'{k} {v}' for k, v in sorted(by_type.items()))})")
     print(f"  summary     {os.path.join(out_dir, 'summary.json')}")
 
-    accounted = n_out + len(originals)
-    if accounted != len(inputs) or len(reasons) != len(originals):
+    covered, pending = accounted(outs, originals)
+    if covered != len(inputs) or pending or len(reasons) != len(originals):
         # quarantined files keep the input's folder and name; outputs are <split>/<label>/<stem>.npy, matched by
         # stem with multiplicity
         qdir = os.path.join(out_dir, "quarantine")
@@ -473,7 +520,8 @@ def run(args):
                 missing.append(rel)
         no_reason = sorted(os.path.relpath(p, qdir) for p in originals if p + ".reason.txt" not in set(reasons))
         snap = nifi.group_status(pg)
-        msg = (f"{len(inputs)} inputs but {n_out} outputs + {len(originals)} quarantined "
+        msg = (f"{len(inputs)} inputs but {covered} accounted for by {n_out} outputs + {len(originals)} quarantined "
+               f"({pending} volumes without a sidecar) "
                f"({len(reasons)} reason files); {snap.get('flowFilesQueued', 0)} FlowFiles still queued "
                f"after {time.time() - t0:.0f} s.\n  not accounted for:\n    " + "\n    ".join(missing[:50])
                + ("\n  quarantined without a reason file:\n    " + "\n    ".join(no_reason[:50]) if no_reason else ""))

@@ -51,7 +51,7 @@ import org.medprep.ops.MetalDetection;
         @WritesAttribute(attribute = "medprep.metal.regions", description = "Number of 26-connected regions of those "
                 + "voxels (8-connected in a single slice)."),
         @WritesAttribute(attribute = "medprep.metal.fraction", description = "Metal voxels / all voxels."),
-        @WritesAttribute(attribute = "medprep.metal.severity", description = "none (no metal voxel), minor "
+        @WritesAttribute(attribute = "medprep.metal.severity", description = "none (no metal voxel), slight "
                 + "(fraction < 0.01 %), moderate (< 0.1 %) or severe (>= 0.1 %): heuristic bands for review, not a "
                 + "clinical grading.")
 })

@@ -16,15 +16,15 @@ import org.medprep.image.Image;
  * 3 × 3 × 3 structure of ones. Fraction: metal voxels / all voxels.
  *
  * <p>Severity, from the fraction f (heuristic bands for flagging images for review, not a clinical grading):
- * {@code none} (no metal voxel), {@code minor} (f &lt; 0.01 %), {@code moderate} (0.01 % ≤ f &lt; 0.1 %),
+ * {@code none} (no metal voxel), {@code slight} (f &lt; 0.01 %), {@code moderate} (0.01 % ≤ f &lt; 0.1 %),
  * {@code severe} (f ≥ 0.1 %).
  */
 public final class MetalDetection {
 
     /** The default threshold, in HU. */
     public static final double DEFAULT_THRESHOLD_HU = 3000;
-    /** Upper fraction (exclusive) of {@code minor}. */
-    public static final double MINOR_BELOW = 0.0001;
+    /** Upper fraction (exclusive) of {@code slight}. */
+    public static final double SLIGHT_BELOW = 0.0001;
     /** Upper fraction (exclusive) of {@code moderate}. */
     public static final double MODERATE_BELOW = 0.001;
 
@@ -108,6 +108,6 @@ public final class MetalDetection {
         if (voxels == 0) {
             return "none";
         }
-        return fraction < MINOR_BELOW ? "minor" : fraction < MODERATE_BELOW ? "moderate" : "severe";
+        return fraction < SLIGHT_BELOW ? "slight" : fraction < MODERATE_BELOW ? "moderate" : "severe";
     }
 }

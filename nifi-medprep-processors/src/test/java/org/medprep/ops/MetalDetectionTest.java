@@ -80,7 +80,7 @@ class MetalDetectionTest {
     @Test
     void severityBands() {
         assertEquals("none", MetalDetection.severity(0, 0));
-        assertEquals("minor", MetalDetection.severity(1, 0.0000999));
+        assertEquals("slight", MetalDetection.severity(1, 0.0000999));
         assertEquals("moderate", MetalDetection.severity(1, 0.0001));
         assertEquals("moderate", MetalDetection.severity(1, 0.000999));
         assertEquals("severe", MetalDetection.severity(1, 0.001));
