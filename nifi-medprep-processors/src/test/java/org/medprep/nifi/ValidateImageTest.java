@@ -327,6 +327,48 @@ class ValidateImageTest {
         runner.assertNotValid();
     }
 
+    /**
+     * The small synthetic CT export of tools/make_ct_set.py (3 series, one with a missing slice, InstanceNumbers
+     * shuffled in one, uint16 and int16 encodings) plus pydicom's real CT5N and CT_small: each series, zipped as
+     * MergeContent would, reaches the relationship its manifest expects, with the manifest's reason.
+     */
+    @Test
+    void generatedCtExportMatchesItsManifest(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path in = tmp.resolve("export");
+        Path manifestPath = tmp.resolve("manifest.json");
+        Python.runTool("make_ct_set.py", in.toString(), "--small", "--with-real", "--seed", "3",
+                "--manifest", manifestPath.toString());
+        JsonNode manifest = new com.fasterxml.jackson.databind.ObjectMapper().readTree(manifestPath.toFile());
+        runner.setProperty(ValidateImage.MIN_WIDTH, "16"); // CT5N is 16 x 16
+        runner.setProperty(ValidateImage.MIN_HEIGHT, "16");
+        int n = 0;
+        for (JsonNode series : manifest.get("series")) {
+            List<Path> files = new java.util.ArrayList<>();
+            series.get("files").forEach(f -> files.add(in.resolve(f.asText())));
+            runner.enqueue(zip(files), Map.of("series", series.get("series_uid").asText()));
+            n++;
+        }
+        assertEquals(5, n);
+        runner.run(n);
+        Map<String, MockFlowFile> out = new java.util.HashMap<>();
+        runner.getFlowFilesForRelationship(ValidateImage.REL_VALID).forEach(f -> out.put(f.getAttribute("series"), f));
+        runner.getFlowFilesForRelationship(ValidateImage.REL_INVALID).forEach(f -> out.put(f.getAttribute("series"), f));
+        assertEquals(n, out.size());
+        for (JsonNode series : manifest.get("series")) {
+            MockFlowFile f = out.get(series.get("series_uid").asText());
+            String reason = f.getAttribute("medprep.invalid.reason");
+            if (series.get("expected").asText().equals("valid")) {
+                assertNull(reason, series.get("description").asText());
+                f.assertAttributeEquals("medprep.depth", series.get("slices").asText());
+                f.assertAttributeEquals("medprep.width", series.get("size").get(0).asText());
+            } else {
+                assertEquals(series.get("expected_reason").asText(), reason);
+            }
+        }
+        assertNoRawPatientId("MP-PH-0001");
+        assertNoRawPatientId("MP-PH-0002");
+    }
+
     /** A ZIP of the files as MergeContent writes it (entry names carry no order). */
     private static byte[] zip(List<Path> files) throws Exception {
         ByteArrayOutputStream bos = new ByteArrayOutputStream();
