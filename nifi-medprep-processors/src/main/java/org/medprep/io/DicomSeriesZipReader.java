@@ -45,13 +45,34 @@ import org.medprep.io.ImageReadException.Problem;
  * <ul>
  *   <li>TOO_LARGE: the sum of Rows × Columns over the slices exceeds {@link ReadLimits} — checked from the
  *       headers (read up to Pixel Data) before any pixel data is decoded.</li>
- *   <li>INCONSISTENT_SERIES (one sentence naming the problem): more than one SeriesInstanceUID; a multi-frame
- *       entry; differing Rows, Columns, SamplesPerPixel, BitsAllocated or PixelRepresentation; differing
- *       ImageOrientationPatient (any component more than {@value #ORIENTATION_TOLERANCE} apart); a missing
- *       ImagePositionPatient or ImageOrientationPatient; two slices at the same position (closer than
- *       {@value #DUPLICATE_TOLERANCE_MM} mm); non-uniform spacing (a gap differs from the mean gap by more
- *       than {@value #SPACING_TOLERANCE_MM} mm <em>and</em> more than {@value #SPACING_TOLERANCE_RELATIVE} of
- *       it); differing RescaleSlope/RescaleIntercept (one Modality LUT must hold for the whole volume).</li>
+ *   <li>INCONSISTENT_SERIES: the slices do not form one regular volume. The message is one sentence naming the
+ *       first problem found, in this order, and never patient data:
+ *     <ol>
+ *       <li>more than one SeriesInstanceUID; a multi-frame entry; differing Rows, Columns (mixed sizes),
+ *           SamplesPerPixel, BitsAllocated or PixelRepresentation; differing RescaleSlope/RescaleIntercept (one
+ *           Modality LUT must hold for the whole volume);</li>
+ *       <li>differing ImageOrientationPatient (mixed orientations: any component more than
+ *           {@value #ORIENTATION_TOLERANCE} apart); a missing ImagePositionPatient or ImageOrientationPatient;</li>
+ *       <li><b>duplicate positions</b>: slices closer than {@value #DUPLICATE_TOLERANCE_MM} mm along the normal
+ *           (the message says how many);</li>
+ *       <li><b>gantry tilt or shift</b>: the positions do not advance along the slice normal — some
+ *           ImagePositionPatient lies further than {@value #TILT_TOLERANCE_PIXELS} × the smaller in-plane pixel
+ *           spacing from the line through the first position along n (the message gives the angle of the
+ *           first-to-last direction off n, the largest offset, and GantryDetectorTilt when it is not 0). Such a
+ *           volume is sheared: its voxels cannot be placed by an orthogonal affine (the NIfTI qform) without
+ *           interpolation. dcm2niix resamples it to correct the tilt; this reader refuses it instead, because a
+ *           reader that silently interpolates changes voxel values. Within the tolerance every voxel lies within
+ *           half a pixel of where the affine puts it. A non-zero GantryDetectorTilt whose positions do advance
+ *           along n (the tilt is in ImageOrientationPatient) is an ordinary, orthogonal volume and is read;</li>
+ *       <li>irregular gaps, against the typical gap m = the lower median of the gaps between consecutive sorted
+ *           positions, each gap allowed to differ by max({@value #SPACING_TOLERANCE_MM} mm,
+ *           {@value #SPACING_TOLERANCE_RELATIVE} × m): a gap ≈ k × m for an integer k ≥ 2 means
+ *           <b>k − 1 missing slices</b> ("1 slice missing between positions 1.263 and 6.263 mm along the slice
+ *           normal (spacing 2.5 mm)", positions projected on n); any other gap is <b>non-uniform spacing</b> (it
+ *           takes precedence: when the gaps are irregular, "missing" is not defined). The lower median, not the
+ *           mean, because missing slices only make gaps larger. A series whose every other slice is missing has
+ *           a regular spacing and cannot be told from a series acquired that way.</li>
+ *     </ol></li>
  *   <li>CORRUPT: not a readable ZIP, or no DICOM image in it; an entry that looks like DICOM but cannot be
  *       parsed (it is not silently dropped: a missing slice would change the volume). Any slice error of
  *       {@link DicomReader} (CORRUPT, UNSUPPORTED, ...) is passed on with the entry or slice named by index,
@@ -64,6 +85,9 @@ public final class DicomSeriesZipReader {
     static final double DUPLICATE_TOLERANCE_MM = 1e-3;
     static final double SPACING_TOLERANCE_MM = 0.01;
     static final double SPACING_TOLERANCE_RELATIVE = 0.01;
+    static final double TILT_TOLERANCE_PIXELS = 0.5;
+    /** (0018,1120) Gantry/Detector Tilt, degrees; not in PixelMed's TagFromName. */
+    private static final com.pixelmed.dicom.AttributeTag GANTRY_DETECTOR_TILT = new com.pixelmed.dicom.AttributeTag(0x0018, 0x1120);
 
     private DicomSeriesZipReader() {
     }
@@ -142,21 +166,9 @@ public final class DicomSeriesZipReader {
         }
         slices.sort(Comparator.comparingDouble(Slice::along));
         int n = slices.size();
-        double[] gaps = new double[n - 1];
-        for (int i = 0; i + 1 < n; i++) {
-            gaps[i] = slices.get(i + 1).along - slices.get(i).along;
-            if (gaps[i] < DUPLICATE_TOLERANCE_MM) {
-                throw inconsistent("Two slices lie at the same position along the slice normal (duplicate slices).");
-            }
-        }
-        double spacing = (slices.get(n - 1).along - slices.get(0).along) / (n - 1);
-        for (double g : gaps) {
-            double dev = Math.abs(g - spacing);
-            if (dev > SPACING_TOLERANCE_MM && dev > SPACING_TOLERANCE_RELATIVE * spacing) {
-                throw inconsistent("The slice spacing is non-uniform: gaps of " + fmt(min(gaps)) + " to "
-                        + fmt(max(gaps)) + " mm between positions along the slice normal.");
-            }
-        }
+        checkDuplicates(slices);
+        checkAlongNormal(slices, axes[2], DicomReader.inPlaneSpacing(first.list), first);
+        double spacing = checkSpacing(slices);
 
         // Decode, in position order, into one volume.
         int rows = first.rows();
@@ -190,6 +202,111 @@ public final class DicomSeriesZipReader {
                 new double[]{axes[0][0], axes[0][1], axes[0][2], axes[1][0], axes[1][1], axes[1][2], z[0], z[1], z[2]});
         Image image = new Image(f.type(), cols, rows, n, spp, volume, g, f.metadata().withFormat("DICOM-ZIP"));
         return new DecodedImage(image, firstDecoded.header());
+    }
+
+    /** Duplicate positions: two sorted slices closer than {@link #DUPLICATE_TOLERANCE_MM} along the normal. */
+    private static void checkDuplicates(List<Slice> slices) throws ImageReadException {
+        int duplicates = 0;
+        for (int i = 0; i + 1 < slices.size(); i++) {
+            if (slices.get(i + 1).along - slices.get(i).along < DUPLICATE_TOLERANCE_MM) {
+                duplicates++;
+            }
+        }
+        if (duplicates > 0) {
+            throw inconsistent(duplicates + (duplicates == 1 ? " slice lies" : " slices lie") + " at the same "
+                    + "position along the slice normal as another slice (duplicate slices; " + slices.size()
+                    + " slices in the ZIP archive).");
+        }
+    }
+
+    /**
+     * Gantry tilt (or any in-plane shift): every position must lie on the line through the first position along
+     * the normal n, within half the smaller in-plane pixel spacing ({@value #TILT_TOLERANCE_PIXELS} pixel).
+     */
+    private static void checkAlongNormal(List<Slice> slices, double[] n, double[] inPlane, DicomReader.Header first)
+            throws ImageReadException {
+        double[] p0 = slices.get(0).position;
+        double worst = 0;
+        for (Slice s : slices) {
+            worst = Math.max(worst, inPlaneOffset(s.position, p0, n));
+        }
+        double tolerance = TILT_TOLERANCE_PIXELS * Math.min(inPlane[0], inPlane[1]);
+        if (worst <= tolerance) {
+            return;
+        }
+        Slice last = slices.get(slices.size() - 1);
+        double angle = Math.toDegrees(Math.atan2(inPlaneOffset(last.position, p0, n), last.along - slices.get(0).along));
+        double[] tag = first.doubles(GANTRY_DETECTOR_TILT);
+        String declared = tag != null && tag.length > 0 && tag[0] != 0
+                ? "; GantryDetectorTilt " + fmt(tag[0]) + " degrees" : "";
+        throw inconsistent("The slice positions do not advance along the slice normal (gantry tilt or shift: "
+                + "first-to-last direction " + fmt(angle) + " degrees off the normal, slices up to " + mm(worst)
+                + " mm off in-plane" + declared + "); a sheared volume cannot be stored without resampling.");
+    }
+
+    /** Distance of p from the line through p0 along the unit vector n. */
+    private static double inPlaneOffset(double[] p, double[] p0, double[] n) {
+        double[] d = {p[0] - p0[0], p[1] - p0[1], p[2] - p0[2]};
+        double a = DicomReader.dot(d, n);
+        double x = d[0] - a * n[0];
+        double y = d[1] - a * n[1];
+        double z = d[2] - a * n[2];
+        return Math.sqrt(x * x + y * y + z * z);
+    }
+
+    /**
+     * Gaps between sorted positions against the typical gap m (the lower median): each gap within
+     * {@link #gapTolerance} of m is regular; a gap within it of k × m for an integer k ≥ 2 hides k − 1 missing
+     * slices; any other gap is non-uniform spacing (reported first, since then "missing" is not well defined).
+     *
+     * @return the slice spacing (last − first) / (slices − 1) of a regular series
+     */
+    private static double checkSpacing(List<Slice> slices) throws ImageReadException {
+        int n = slices.size();
+        double[] gaps = new double[n - 1];
+        for (int i = 0; i + 1 < n; i++) {
+            gaps[i] = slices.get(i + 1).along - slices.get(i).along;
+        }
+        double[] sorted = gaps.clone();
+        Arrays.sort(sorted);
+        double m = sorted[(sorted.length - 1) / 2];
+        double tol = gapTolerance(m);
+        int missing = 0;
+        List<String> where = new ArrayList<>();
+        boolean irregular = false;
+        for (int i = 0; i < gaps.length; i++) {
+            if (Math.abs(gaps[i] - m) <= tol) {
+                continue;
+            }
+            long k = Math.round(gaps[i] / m);
+            if (k >= 2 && Math.abs(gaps[i] - k * m) <= tol) {
+                missing += (int) (k - 1);
+                where.add((k - 1) + " between positions " + mm(slices.get(i).along) + " and "
+                        + mm(slices.get(i + 1).along) + " mm");
+            } else {
+                irregular = true;
+            }
+        }
+        if (irregular) {
+            throw inconsistent("The slice spacing is non-uniform: gaps of " + mm(sorted[0]) + " to "
+                    + mm(sorted[sorted.length - 1]) + " mm between positions along the slice normal.");
+        }
+        if (missing > 0) {
+            String s = missing == 1 ? "1 slice" : missing + " slices";
+            if (where.size() == 1) {
+                throw inconsistent(s + " missing " + where.get(0).substring(where.get(0).indexOf("between"))
+                        + " along the slice normal (spacing " + mm(m) + " mm).");
+            }
+            String list = String.join(", ", where.subList(0, Math.min(3, where.size())))
+                    + (where.size() > 3 ? " and " + (where.size() - 3) + " more gaps" : "");
+            throw inconsistent(s + " missing along the slice normal (spacing " + mm(m) + " mm): " + list + ".");
+        }
+        return (slices.get(n - 1).along - slices.get(0).along) / (n - 1);
+    }
+
+    /** How far a gap may differ from the typical gap (or a multiple of it): the larger of 0.01 mm and 1 %. */
+    private static double gapTolerance(double typical) {
+        return Math.max(SPACING_TOLERANCE_MM, SPACING_TOLERANCE_RELATIVE * typical);
     }
 
     private static void checkSameValues(List<DicomReader.Header> headers) throws ImageReadException {
@@ -232,15 +349,13 @@ public final class DicomSeriesZipReader {
     }
 
     private static String fmt(double v) {
-        return String.format(java.util.Locale.ROOT, "%.4g", v);
+        return String.format(java.util.Locale.ROOT, "%.3g", v);
     }
 
-    private static double min(double[] v) {
-        return Arrays.stream(v).min().orElse(Double.NaN);
-    }
-
-    private static double max(double[] v) {
-        return Arrays.stream(v).max().orElse(Double.NaN);
+    /** Millimetres with at most three decimals, trailing zeros dropped (8.76251 → 8.763, 2.500 → 2.5). */
+    private static String mm(double v) {
+        return java.math.BigDecimal.valueOf(v).setScale(3, java.math.RoundingMode.HALF_UP).stripTrailingZeros()
+                .toPlainString();
     }
 
     /** The uncompressed bytes of every file entry that may be a slice. */

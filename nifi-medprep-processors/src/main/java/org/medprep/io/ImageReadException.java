@@ -16,7 +16,10 @@ public class ImageReadException extends Exception {
         TOO_LARGE,
         /** A DICOM object without Pixel Data (structured report, encapsulated document, ...). */
         NO_PIXEL_DATA,
-        /** Slices of one ZIP do not form one volume: mixed series, orientation, size or non-uniform spacing. */
+        /**
+         * Slices of one ZIP do not form one regular volume: mixed series, orientation or size, duplicate positions,
+         * gantry tilt, missing slices or non-uniform spacing.
+         */
         INCONSISTENT_SERIES,
         /** A valid file whose encoding this build cannot decode (e.g. JPEG-LS); the message names it. */
         UNSUPPORTED

@@ -133,6 +133,18 @@ public class ValidateImage extends AbstractProcessor {
             .addValidator(StandardValidators.NON_NEGATIVE_INTEGER_VALIDATOR)
             .build();
 
+    public static final PropertyDescriptor MIN_SLICES = new PropertyDescriptor.Builder()
+            .name("Minimum Slices")
+            .description("Smallest accepted number of slices of a volume: a ZIP of one DICOM series (even of a "
+                    + "single slice) or any image with depth > 1 (NIfTI volume, multi-frame DICOM). 2D images "
+                    + "(one DICOM slice, PNG, JPEG, TIFF, 2D NIfTI) are never refused by it. The default 3 is the "
+                    + "fewest slices whose spacing can be checked against itself: with 2 slices a missing slice "
+                    + "cannot be detected. 1 disables the check.")
+            .required(true)
+            .defaultValue("3")
+            .addValidator(StandardValidators.POSITIVE_INTEGER_VALIDATOR)
+            .build();
+
     public static final PropertyDescriptor BLANK_MEAN_THRESHOLD = new PropertyDescriptor.Builder()
             .name("Blank Mean Threshold")
             .description("An image whose mean, on an 8-bit display scale (0 = black, 255 = white, MONOCHROME1 "
@@ -246,7 +258,7 @@ public class ValidateImage extends AbstractProcessor {
             .build();
 
     private static final List<PropertyDescriptor> PROPERTIES = List.of(MAX_VOXELS, MIN_WIDTH, MIN_HEIGHT,
-            BLANK_MEAN_THRESHOLD, REQUIRED_DICOM_ATTRIBUTES, ALLOWED_MODALITIES, PATIENT_KEY_SECRET,
+            MIN_SLICES, BLANK_MEAN_THRESHOLD, REQUIRED_DICOM_ATTRIBUTES, ALLOWED_MODALITIES, PATIENT_KEY_SECRET,
             NON_DICOM_PATIENT_ID, EXPOSE_PATIENT_IDENTIFIERS, PIXEL_DIGEST, ColorImagesProperty.COLOR_IMAGES,
             OUTPUT_CONTENT);
 
@@ -255,7 +267,7 @@ public class ValidateImage extends AbstractProcessor {
      *
      * @param parameters what each step records: the configured values, sensitive ones left out
      */
-    private record Settings(ReadLimits limits, int minWidth, int minHeight, double blankThreshold,
+    private record Settings(ReadLimits limits, int minWidth, int minHeight, int minSlices, double blankThreshold,
                             List<String> requiredDicom, Set<String> modalities, String secret, boolean expose,
                             boolean pixelDigest, ColorHandling color, OutputContent outputContent, Map<String, Object> parameters) {
     }
@@ -285,6 +297,7 @@ public class ValidateImage extends AbstractProcessor {
         parameters.put("JPEG Decoder", JpegReader.decoderName());
         settings = new Settings(new ReadLimits(context.getProperty(MAX_VOXELS).asLong()),
                 context.getProperty(MIN_WIDTH).asInteger(), context.getProperty(MIN_HEIGHT).asInteger(),
+                context.getProperty(MIN_SLICES).asInteger(),
                 context.getProperty(BLANK_MEAN_THRESHOLD).asDouble(),
                 splitList(context.getProperty(REQUIRED_DICOM_ATTRIBUTES).getValue()),
                 splitList(context.getProperty(ALLOWED_MODALITIES).getValue()).stream()
@@ -356,6 +369,11 @@ public class ValidateImage extends AbstractProcessor {
         if (image.width() < s.minWidth() || image.height() < s.minHeight()) {
             problems.add("The image is " + image.width() + " x " + image.height() + " pixels, smaller than the "
                     + "minimum " + s.minWidth() + " x " + s.minHeight() + ".");
+        }
+        boolean volume = image.depth() > 1 || "DICOM-ZIP".equals(meta.format());
+        if (volume && image.depth() < s.minSlices()) {
+            problems.add("The volume has " + image.depth() + (image.depth() == 1 ? " slice" : " slices")
+                    + ", fewer than the minimum " + s.minSlices() + ".");
         }
         if (!image.geometry().spacingValid()) {
             problems.add("The voxel spacing " + Arrays.toString(image.geometry().spacing())

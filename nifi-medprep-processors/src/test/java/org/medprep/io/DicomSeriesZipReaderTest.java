@@ -138,13 +138,94 @@ class DicomSeriesZipReaderTest {
         return out;
     }
 
+    /**
+     * CT2's 4 slices lie at −99.48, 103.02, 104.27 and 105.52 mm: the first gap is exactly 162 × 1.25 mm, and the
+     * InstanceNumbers (18, 180, 181, 182) agree that 161 slices between them are not in the folder.
+     */
     @Test
-    void ct2OutlierPositionIsNonUniformSpacing() throws Exception {
+    void ct2OutlierIsReportedAsMissingSlices() throws Exception {
         assumeTrue(Files.isDirectory(CT2));
         ImageReadException e = assertThrows(ImageReadException.class,
                 () -> DicomSeriesZipReader.read(zip(files(CT2), false), ReadLimits.DEFAULT));
         assertEquals(ImageReadException.Problem.INCONSISTENT_SERIES, e.problem());
-        assertTrue(e.getMessage().contains("non-uniform"), e.getMessage());
+        assertEquals("161 slices missing between positions -99.48 and 103.02 mm along the slice normal "
+                + "(spacing 1.25 mm).", e.getMessage());
+    }
+
+    /** CT5N lies at −1.2375, 1.2625, ... 8.7625 mm (2.5 mm apart); each interior slice dropped in turn. */
+    @Test
+    void ct5nWithOneSliceDroppedIsAGap() throws Exception {
+        assumeTrue(Files.isDirectory(CT5N));
+        List<Path> all = byPosition(files(CT5N));
+        for (int drop = 1; drop <= 3; drop++) {
+            List<Path> kept = new ArrayList<>(all);
+            Path gone = kept.remove(drop);
+            ImageReadException e = assertThrows(ImageReadException.class,
+                    () -> DicomSeriesZipReader.read(zip(shuffled(kept, 11), true), ReadLimits.DEFAULT));
+            assertEquals(ImageReadException.Problem.INCONSISTENT_SERIES, e.problem());
+            assertTrue(e.getMessage().startsWith("1 slice missing between positions "), e.getMessage());
+            assertTrue(e.getMessage().endsWith(" mm along the slice normal (spacing 2.5 mm)."), e.getMessage());
+            assertTrue(!e.getMessage().contains(gone.getFileName().toString()), "no file names in reasons");
+        }
+        // two adjacent slices dropped: one gap of 3 x 2.5 mm
+        List<Path> kept = new ArrayList<>(all);
+        kept.remove(2);
+        kept.remove(1);
+        ImageReadException e = assertThrows(ImageReadException.class,
+                () -> DicomSeriesZipReader.read(zip(kept, false), ReadLimits.DEFAULT));
+        assertTrue(e.getMessage().startsWith("2 slices missing between positions "), e.getMessage());
+        // every other slice dropped: 3 slices 5 mm apart are a regular series (and read as one)
+        List<Path> everyOther = List.of(all.get(0), all.get(2), all.get(4));
+        Image im = DicomSeriesZipReader.read(zip(everyOther, false), ReadLimits.DEFAULT).image();
+        assertEquals(3, im.depth());
+        assertEquals(5.0, im.geometry().spacing()[2], 1e-6);
+    }
+
+    @Test
+    void ct5nSliceMovedOffTheGridIsNonUniform(@TempDir Path tmp) throws Exception {
+        assumeTrue(Files.isDirectory(CT5N));
+        // the lowest slice (-1.2375 mm) moved 1.1 mm further down: gaps of 3.6, 2.5, 2.5, 2.5 mm
+        Path lowest = byPosition(files(CT5N)).get(0);
+        Path moved = tmp.resolve("moved");
+        Python.run("series_mutant.py", CT5N.toString(), moved.toString(), "--move",
+                lowest.getFileName().toString(), "-1.1");
+        ImageReadException e = assertThrows(ImageReadException.class,
+                () -> DicomSeriesZipReader.read(zip(files(moved), false), ReadLimits.DEFAULT));
+        assertEquals(ImageReadException.Problem.INCONSISTENT_SERIES, e.problem());
+        assertEquals("The slice spacing is non-uniform: gaps of 2.5 to 3.6 mm between positions along the "
+                + "slice normal.", e.getMessage());
+    }
+
+    /**
+     * A tilted-gantry CT made from CT5N with pydicom (series_mutant.py): each slice shifted along the column
+     * direction by tan(tilt) × its distance from the first, GantryDetectorTilt set. dcm2niix reports "Gantry
+     * Tilt based on 0018,1120 15, estimated from slice vector -15" for the 15° mutant and resamples it.
+     */
+    @Test
+    void tiltedGantrySeriesIsRefusedBeyondHalfAPixel(@TempDir Path tmp) throws Exception {
+        assumeTrue(Files.isDirectory(CT5N));
+        Path tilted = tmp.resolve("tilt15");
+        Python.run("series_mutant.py", CT5N.toString(), tilted.toString(), "--tilt", "15", "--gantry-tag", "15");
+        ImageReadException e = assertThrows(ImageReadException.class,
+                () -> DicomSeriesZipReader.read(zip(shuffled(files(tilted), 3), true), ReadLimits.DEFAULT));
+        assertEquals(ImageReadException.Problem.INCONSISTENT_SERIES, e.problem());
+        assertEquals("The slice positions do not advance along the slice normal (gantry tilt or shift: "
+                + "first-to-last direction 15.0 degrees off the normal, slices up to 2.679 mm off in-plane; "
+                + "GantryDetectorTilt 15.0 degrees); a sheared volume cannot be stored without resampling.",
+                e.getMessage());
+
+        // 1 degree over 10 mm shifts the last slice 0.17 mm, less than half of the 0.488 mm pixel: read
+        Path slight = tmp.resolve("tilt1");
+        Python.run("series_mutant.py", CT5N.toString(), slight.toString(), "--tilt", "1", "--gantry-tag", "1");
+        Image im = DicomSeriesZipReader.read(zip(files(slight), false), ReadLimits.DEFAULT).image();
+        assertEquals(5, im.depth());
+
+        // GantryDetectorTilt alone (positions along the normal): an ordinary orthogonal volume
+        Path tagOnly = tmp.resolve("tagOnly");
+        Python.run("series_mutant.py", CT5N.toString(), tagOnly.toString(), "--gantry-tag", "20");
+        Image plain = DicomSeriesZipReader.read(zip(files(CT5N), false), ReadLimits.DEFAULT).image();
+        Image tagged = DicomSeriesZipReader.read(zip(files(tagOnly), false), ReadLimits.DEFAULT).image();
+        assertEquals(plain.geometry(), tagged.geometry());
     }
 
     @Test
@@ -166,7 +247,13 @@ class DicomSeriesZipReaderTest {
         ImageReadException e = assertThrows(ImageReadException.class,
                 () -> DicomSeriesZipReader.read(zip(files, false), ReadLimits.DEFAULT));
         assertEquals(ImageReadException.Problem.INCONSISTENT_SERIES, e.problem());
-        assertTrue(e.getMessage().contains("same position"), e.getMessage());
+        assertEquals("1 slice lies at the same position along the slice normal as another slice (duplicate "
+                + "slices; 6 slices in the ZIP archive).", e.getMessage());
+        files.add(files.get(1));
+        files.add(files.get(1));
+        ImageReadException three = assertThrows(ImageReadException.class,
+                () -> DicomSeriesZipReader.read(zip(files, false), ReadLimits.DEFAULT));
+        assertTrue(three.getMessage().startsWith("3 slices lie at the same position"), three.getMessage());
     }
 
     @Test
@@ -225,6 +312,19 @@ class DicomSeriesZipReaderTest {
         try (Stream<Path> s = Files.list(folder)) {
             return s.filter(Files::isRegularFile).sorted().toList();
         }
+    }
+
+    /** The files in ascending order of ImagePositionPatient projected on the slice normal (z for CT5N). */
+    static List<Path> byPosition(List<Path> files) throws Exception {
+        List<Path> out = new ArrayList<>(files);
+        java.util.Map<Path, Double> along = new java.util.HashMap<>();
+        for (Path p : out) {
+            DicomReader.Header h = DicomReader.readHeader(Files.readAllBytes(p));
+            double[] axes = DicomReader.orientation(h.doubles(com.pixelmed.dicom.TagFromName.ImageOrientationPatient))[2];
+            along.put(p, DicomReader.dot(h.doubles(com.pixelmed.dicom.TagFromName.ImagePositionPatient), axes));
+        }
+        out.sort(java.util.Comparator.comparing(along::get));
+        return out;
     }
 
     static List<Path> shuffled(List<Path> files, long seed) {

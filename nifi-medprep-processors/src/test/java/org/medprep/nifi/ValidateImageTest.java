@@ -284,6 +284,106 @@ class ValidateImageTest {
         assertTrue(rgb.getAttribute("medprep.pixel.sha256").matches("[0-9a-f]{64}"));
     }
 
+    /**
+     * Series ZIPs of pydicom's CT5N (5 slices 2.5 mm apart, 16 x 16): the whole series is valid; 2 adjacent
+     * slices are fewer than the default Minimum Slices (3); with one interior slice left out the reason names the
+     * gap. Reasons never hold the patient identifier.
+     */
+    @Test
+    void seriesZipsAreCheckedForMinimumSlicesAndGaps() throws Exception {
+        Path dir = RealFiles.pydicom("dicomdirtests/98892001/CT5N/2062").getParent();
+        // file names in descending position: 2062 (8.76 mm), 2392, 2693, 3023, 3353 (-1.24 mm)
+        List<Path> all;
+        try (var l = Files.list(dir)) {
+            all = l.sorted().toList();
+        }
+        runner.setProperty(ValidateImage.MIN_WIDTH, "16");
+        runner.setProperty(ValidateImage.MIN_HEIGHT, "16");
+        runner.enqueue(zip(all));
+        runner.enqueue(zip(all.subList(0, 2)));
+        runner.enqueue(zip(List.of(all.get(0), all.get(2), all.get(3), all.get(4))));
+        runner.enqueue(zip(all.subList(0, 1)));
+        runner.enqueue(all.get(0)); // one DICOM file: a 2D image, not refused by Minimum Slices
+        runner.run(5);
+        List<MockFlowFile> valid = runner.getFlowFilesForRelationship(ValidateImage.REL_VALID);
+        List<MockFlowFile> invalid = runner.getFlowFilesForRelationship(ValidateImage.REL_INVALID);
+        assertEquals(2, valid.size());
+        valid.get(0).assertAttributeEquals("medprep.format", "DICOM-ZIP");
+        valid.get(0).assertAttributeEquals("medprep.depth", "5");
+        valid.get(1).assertAttributeEquals("medprep.format", "DICOM");
+        assertEquals(3, invalid.size());
+        invalid.get(0).assertAttributeEquals("medprep.invalid.reason", "The volume has 2 slices, fewer than the minimum 3.");
+        invalid.get(1).assertAttributeEquals("medprep.invalid.reason", "1 slice missing between positions 3.763 "
+                + "and 8.763 mm along the slice normal (spacing 2.5 mm).");
+        invalid.get(2).assertAttributeEquals("medprep.invalid.reason", "The volume has 1 slice, fewer than the minimum 3.");
+        assertNoRawPatientId("98890234");
+
+        runner.clearTransferState();
+        runner.setProperty(ValidateImage.MIN_SLICES, "2");
+        runner.enqueue(zip(all.subList(0, 2)));
+        runner.run();
+        runner.assertAllFlowFilesTransferred(ValidateImage.REL_VALID, 1);
+
+        runner.setProperty(ValidateImage.MIN_SLICES, "0");
+        runner.assertNotValid();
+    }
+
+    /**
+     * The small synthetic CT export of tools/make_ct_set.py (3 series, one with a missing slice, InstanceNumbers
+     * shuffled in one, uint16 and int16 encodings) plus pydicom's real CT5N and CT_small: each series, zipped as
+     * MergeContent would, reaches the relationship its manifest expects, with the manifest's reason.
+     */
+    @Test
+    void generatedCtExportMatchesItsManifest(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path in = tmp.resolve("export");
+        Path manifestPath = tmp.resolve("manifest.json");
+        Python.runTool("make_ct_set.py", in.toString(), "--small", "--with-real", "--seed", "3",
+                "--manifest", manifestPath.toString());
+        JsonNode manifest = new com.fasterxml.jackson.databind.ObjectMapper().readTree(manifestPath.toFile());
+        runner.setProperty(ValidateImage.MIN_WIDTH, "16"); // CT5N is 16 x 16
+        runner.setProperty(ValidateImage.MIN_HEIGHT, "16");
+        int n = 0;
+        for (JsonNode series : manifest.get("series")) {
+            List<Path> files = new java.util.ArrayList<>();
+            series.get("files").forEach(f -> files.add(in.resolve(f.asText())));
+            runner.enqueue(zip(files), Map.of("series", series.get("series_uid").asText()));
+            n++;
+        }
+        assertEquals(5, n);
+        runner.run(n);
+        Map<String, MockFlowFile> out = new java.util.HashMap<>();
+        runner.getFlowFilesForRelationship(ValidateImage.REL_VALID).forEach(f -> out.put(f.getAttribute("series"), f));
+        runner.getFlowFilesForRelationship(ValidateImage.REL_INVALID).forEach(f -> out.put(f.getAttribute("series"), f));
+        assertEquals(n, out.size());
+        for (JsonNode series : manifest.get("series")) {
+            MockFlowFile f = out.get(series.get("series_uid").asText());
+            String reason = f.getAttribute("medprep.invalid.reason");
+            if (series.get("expected").asText().equals("valid")) {
+                assertNull(reason, series.get("description").asText());
+                f.assertAttributeEquals("medprep.depth", series.get("slices").asText());
+                f.assertAttributeEquals("medprep.width", series.get("size").get(0).asText());
+            } else {
+                assertEquals(series.get("expected_reason").asText(), reason);
+            }
+        }
+        assertNoRawPatientId("MP-PH-0001");
+        assertNoRawPatientId("MP-PH-0002");
+    }
+
+    /** A ZIP of the files as MergeContent writes it (entry names carry no order). */
+    private static byte[] zip(List<Path> files) throws Exception {
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(bos)) {
+            int i = 0;
+            for (Path p : files) {
+                z.putNextEntry(new java.util.zip.ZipEntry("slice-" + (i++)));
+                z.write(Files.readAllBytes(p));
+                z.closeEntry();
+            }
+        }
+        return bos.toByteArray();
+    }
+
     private void assertOneRouteEventPerFlowFile(int flowFiles) {
         List<ProvenanceEventRecord> events = runner.getProvenanceEvents();
         assertEquals(flowFiles, events.size(), "one provenance event per FlowFile");

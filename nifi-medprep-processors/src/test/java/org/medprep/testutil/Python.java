@@ -43,7 +43,20 @@ public final class Python {
      *                        the message)
      */
     public static String run(String script, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(INTERPRETER, script(script).toString()));
+        return run(script(script), args);
+    }
+
+    /** Runs a script of the repository's {@code tools/} folder (e.g. make_ct_set.py) and returns its output. */
+    public static String runTool(String tool, String... args) throws IOException, InterruptedException {
+        Path p = Path.of("..", "tools", tool).toAbsolutePath().normalize();
+        if (!Files.isRegularFile(p)) {
+            throw new IllegalStateException("tool missing: " + p);
+        }
+        return run(p, args);
+    }
+
+    private static String run(Path script, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(INTERPRETER, script.toString()));
         cmd.addAll(List.of(args));
         Path err = Files.createTempFile("medprep-python", ".err");
         try {
