@@ -13,8 +13,9 @@ runs it with medprep_flow.py and checks, against ct_reference.py (pydicom + nump
     B-spline (map_coordinates order 3, mirror) within 1e-3 of the HU range; the 8 outer corners of its extent are
     within half an output voxel of those of dcm2niix's volume for the same series;
   - metal voxels and 26-connected regions in the sidecar equal scipy.ndimage.label on HU > 3000;
-  - the series with a missing slice and the series with an outlier position are refused with a reason naming the
-    problem, and their slices are in the quarantine under their input folders, byte for byte;
+  - the series the generator's manifest marks invalid (a missing slice; CT_small, one slice, below Minimum Slices)
+    are refused with the manifest's reason, and their slices are in the quarantine under their input folders, byte
+    for byte;
   - a patient's series share one split;
   - for every output NiFi's provenance lineage holds the ListFile events of all its slices, MergeContent's JOIN
     and one event per medprep step (ValidateImage for the series, ClipHU, ResampleSpacing, SplitByPatient) with
@@ -28,10 +29,8 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,6 +38,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import numpy as np  # noqa: E402
 import nibabel as nib  # noqa: E402
+import pydicom  # noqa: E402
 import ct_reference as ref  # noqa: E402
 from medprep_flow import NiFi, NiFiError, upload, invalid_processors, SECRET_ENV  # noqa: E402
 from e2e_test import Checks, sh, clear_instance, check_canonical, finish, BUNDLE_VERSION, PYTHON  # noqa: E402
@@ -105,27 +105,34 @@ def input_files(root):
 
 
 def check_outputs(c, inp, out, conv_dir):
-    """Returns {output path: (series uid, slice count)} for the lineage check."""
+    """Returns {output path: (series uid, slice count)} for the lineage check. What each series should become is
+    in the generator's manifest (written next to the input folder), with the exact reason for a refused one."""
+    with open(inp.rstrip("/") + ".manifest.json") as f:
+        manifest = {m["series_uid"]: m for m in json.load(f)["series"]}
     files = input_files(inp)
     series = ref.read_series(files)
+    c.check(set(series) == set(manifest), f"pydicom finds series {sorted(series)}, the manifest {sorted(manifest)}")
     with open(os.path.join(out, "summary.json")) as f:
         summary = json.load(f)
     c.check(summary.get("inputs") == len(files), f"summary.json inputs {summary.get('inputs')} != {len(files)} files")
     outputs = {os.path.basename(p)[:-len(".nii.gz")]: p for p in glob.glob(os.path.join(out, "*", "*.nii.gz"))}
     c.check(sum(summary["outputs"].values()) == len(outputs), f"summary.json outputs {summary['outputs']} != "
                                                               f"{len(outputs)} volumes on disk")
+    c.check(len(outputs) == sum(1 for m in manifest.values() if m["expected"] == "valid"),
+            f"{len(outputs)} volumes, the manifest expects {sum(1 for m in manifest.values() if m['expected'] == 'valid')}")
     expected, split_of_patient = {}, {}
     raw_ids = set()
+    for slices in series.values():
+        raw_ids |= {str(slices[0].SeriesInstanceUID), str(slices[0].StudyInstanceUID),
+                    str(slices[0].get("PatientID", "")), str(slices[0].get("PatientName", ""))}
     for uid, slices in series.items():
         slices, along = ref.sort_slices(slices)
-        raw_ids |= {uid, str(slices[0].StudyInstanceUID), str(slices[0].get("PatientID", "")),
-                    str(slices[0].get("PatientName", ""))}
+        m = manifest.get(uid, {})
         name = key("SeriesInstanceUID:" + uid)
-        refused = ref.missing_slices(along) > 0 or (len(along) > 2 and np.ptp(np.diff(along)) > 0.01 * np.median(np.diff(along)) + 0.01)
-        where = f"series {name[:12]} ({len(slices)} slices, {os.path.relpath(slices[0].filename, inp)})"
-        if refused:
-            c.check(name not in outputs, f"{where} has irregular slice positions but was not refused")
-            check_refused_series(c, inp, out, slices, where, missing=ref.missing_slices(along))
+        where = f"series {name[:12]} ({m.get('description')}, {len(slices)} slices)"
+        if m.get("expected") != "valid":
+            c.check(name not in outputs, f"{where} should be refused but has an output")
+            check_refused_series(c, inp, out, slices, where, m.get("expected_reason") or "")
             continue
         if not c.check(name in outputs, f"{where}: no output {name}.nii.gz"):
             continue
@@ -138,16 +145,20 @@ def check_outputs(c, inp, out, conv_dir):
                 f"{where}: sidecar merge.count {sidecar.get('merge.count')} != {len(slices)} slices")
         leaked = [r for r in raw_ids if len(r) > 3 and r in sidecar_text]
         c.check(not leaked, f"{where}: the sidecar holds input identifiers {leaked}")
+        steps = [h.get("processor") for h in sidecar.get("medprep.history") or []]
+        c.check(steps[-4:] == ["ValidateImage", "ClipHU", "ResampleSpacing", "SplitByPatient"],
+                f"{where}: sidecar medprep.history ends {steps[-4:]}")
         split = os.path.basename(os.path.dirname(path))
         patient = sidecar.get("medprep.patient.key")
         c.check(patient == key(str(slices[0].PatientID)), f"{where}: patient key is not the HMAC of its PatientID")
         c.check(split_of_patient.setdefault(patient, split) == split,
-                f"{where}: patient {patient[:12]} has series in {split} and {split_of_patient[patient]}")
+                f"{where}: patient {str(patient)[:12]} has series in {split} and {split_of_patient[patient]}")
         hu = ref.hounsfield(slices)
         voxels, regions = ref.metal(hu)
         c.check((int(sidecar.get("medprep.metal.voxels", -1)), int(sidecar.get("medprep.metal.regions", -1)))
                 == (voxels, regions), f"{where}: metal {sidecar.get('medprep.metal.voxels')} voxels / "
                                       f"{sidecar.get('medprep.metal.regions')} regions, scipy says {voxels} / {regions}")
+        c.check((voxels > 0) == bool(m.get("metal")), f"{where}: {voxels} metal voxels, manifest metal={m.get('metal')}")
         sp = ref.spacing(slices, along)
         want = ref.resample(np.clip(hu, HU_MIN, HU_MAX), sp, TARGET)  # (z, y, x)
         img = nib.load(path)
@@ -156,8 +167,8 @@ def check_outputs(c, inp, out, conv_dir):
             err = float(np.max(np.abs(got - want)))
             c.check(err <= 1e-3 * (HU_MAX - HU_MIN), f"{where}: max |ours - scipy B-spline| = {err:.4g} HU "
                                                      f"> 1e-3 of the range")
-            print(f"e2e-ct: {where}: {got.shape[::-1]} voxels, max |ours - scipy| {err:.3g} HU, metal {voxels}/{regions}",
-                  flush=True)
+            print(f"e2e-ct: {where}: {got.shape[::-1]} voxels, max |ours - scipy| {err:.3g} HU, metal "
+                  f"{voxels} voxels / {regions} regions ({sidecar.get('medprep.metal.severity')})", flush=True)
         check_geometry(c, slices, img, conv_dir, name, where)
     return expected
 
@@ -167,8 +178,10 @@ def check_geometry(c, slices, img, conv_dir, name, where):
     voxel (the resampled extent ends within s'/2 of the original end; its start is kept exactly)."""
     d = os.path.join(conv_dir, name[:12])
     os.makedirs(os.path.join(d, "in"), exist_ok=True)
-    for i, s in enumerate(slices):
-        shutil.copyfile(s.filename, os.path.join(d, "in", f"{i:04d}.dcm"))
+    for i, s in enumerate(slices):  # InstanceNumber in position order: dcm2niix orders by it and skips otherwise
+        ds = pydicom.dcmread(s.filename)
+        ds.InstanceNumber = i + 1
+        ds.save_as(os.path.join(d, "in", f"{i:04d}.dcm"))
     r = subprocess.run(["dcm2niix", "-z", "n", "-b", "n", "-f", "ref", "-o", d, os.path.join(d, "in")],
                        capture_output=True, text=True)
     conv = sorted(glob.glob(os.path.join(d, "ref*.nii")))
@@ -183,7 +196,7 @@ def check_geometry(c, slices, img, conv_dir, name, where):
     print(f"e2e-ct: {where}: corners within {dist:.4f} mm of dcm2niix", flush=True)
 
 
-def check_refused_series(c, inp, out, slices, where, missing):
+def check_refused_series(c, inp, out, slices, where, reason):
     q = os.path.join(out, "quarantine")
     reasons = []
     for s in slices:
@@ -195,8 +208,7 @@ def check_refused_series(c, inp, out, slices, where, missing):
             with open(qp + ".reason.txt") as f:
                 reasons.append(f.read().strip())
     if reasons:
-        words = "missing" if missing else "spacing"
-        c.check(all(words in r for r in reasons), f"{where}: reasons do not say '{words}': {reasons[:1]}")
+        c.check(all(reason in r for r in reasons), f"{where}: reasons do not hold the manifest's {reason!r}: {reasons[:1]}")
         print(f"e2e-ct: {where}: refused: {reasons[0][:200]}", flush=True)
 
 
