@@ -9,6 +9,7 @@
   resample(vol, spacing, target)-> cubic B-spline with prefilter (scipy map_coordinates order 3, mode 'mirror') at
                                    ITK voxel-centre positions (i + 1/2) s'/s - 1/2 per axis, size floor(n s/s' + 1/2)
   extent_corners(affine, shape) -> the 8 outer corners (voxel edges, not centres) of a NIfTI volume in world mm
+  corner_offsets(a, b, affine)  -> per corner, the distance to the other volume's nearest corner in output voxels
 Usable as a module (the e2e test) or from the command line: ct_reference.py DIR prints each series' summary.
 """
 import json
@@ -102,6 +103,17 @@ def extent_corners(affine, shape):
 def corner_distance(a, b):
     """Largest distance from a corner of a to the nearest corner of b (mm): 0 when the extents coincide."""
     return float(max(np.min(np.linalg.norm(b - p, axis=1)) for p in a))
+
+
+def corner_offsets(a, b, affine):
+    """For each corner of a, the offset to the nearest corner of b in voxels of the grid of affine, per axis
+    (absolute values, shape (8, 3))."""
+    inv = np.linalg.inv(affine[:3, :3])
+    out = []
+    for p in a:
+        q = b[np.argmin(np.linalg.norm(b - p, axis=1))]
+        out.append(np.abs(inv @ (q - p)))
+    return np.array(out)
 
 
 def main():

@@ -166,6 +166,11 @@ class NiFi:
         return self._finished("/provenance/lineage", "lineage",
                               {"request": {"lineageRequestType": "FLOWFILE", "uuid": flowfile_uuid}})
 
+    def parents(self, event_id):
+        """The lineage of the parents of a JOIN/FORK/CLONE event (what the UI's "Find parents" shows)."""
+        return self._finished("/provenance/lineage", "lineage",
+                              {"request": {"lineageRequestType": "PARENTS", "eventId": int(event_id)}})
+
     def _finished(self, path, key, request):
         """Submits an asynchronous provenance request, polls it until finished (2 min at most), deletes it."""
         q = self.post(path, {key: request})[key]
