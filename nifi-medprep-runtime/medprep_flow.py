@@ -499,10 +499,15 @@ def run(args):
     print(f"\nflow {flow_name} on NiFi {version}: {len(inputs)} inputs in {summary['processing_seconds']} s")
     print("  outputs     train {train}, validation {validation}, test {test}".format(**summary["outputs"]))
     print("  quarantined invalid {invalid}, failure {failure}".format(**summary["quarantined"]))
+    # one line per distinct reason (the slices of a refused series share one), naming its first file
+    by_reason = collections.defaultdict(list)
     for r in sorted(reasons):
         with open(r, errors="replace") as f:
-            print(f"    {os.path.relpath(r, os.path.join(out_dir, 'quarantine'))[:-len('.reason.txt')]}: "
-                  f"{f.read().strip()[:200]}")
+            by_reason[f.read().strip()[:300]].append(os.path.relpath(r, os.path.join(out_dir, "quarantine"))
+                                                     [:-len(".reason.txt")])
+    for text, names in sorted(by_reason.items(), key=lambda kv: kv[1][0]):
+        more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+        print(f"    {names[0]}{more}: {text}")
     print(f"  provenance  {len(events)} events ({', '.join(f'{k} {v}' for k, v in sorted(by_type.items()))})")
     print(f"  summary     {os.path.join(out_dir, 'summary.json')}")
 
