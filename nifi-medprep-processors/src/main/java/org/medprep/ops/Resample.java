@@ -393,12 +393,6 @@ public final class Resample {
         return new Table(taps, index, weight);
     }
 
-    /** Read access to the samples a pass resamples: the input image, or a float32 intermediate. */
-    @FunctionalInterface
-    private interface Source {
-        double get(int i);
-    }
-
     private static Image interpolate(Image image, int[] in, int[] out, double[] ratio, Interpolation[] kernels,
                                      boolean antiAliasing, int threads) {
         int c = image.channels();
@@ -420,7 +414,8 @@ public final class Resample {
             });
             return dst;
         }
-        Source src = image::get;
+        Object src = image.data();
+        VoxelType srcType = image.type();
         for (int a = 0; a <= last; a++) {
             if (out[a] == in[a] && ratio[a] == 1.0) {
                 continue;
@@ -437,9 +432,10 @@ public final class Resample {
             double sigma = antiAliasing && kernels[a] != Interpolation.NEAREST
                     ? GaussianSmoothing.antiAliasingSigma(1, ratio[a]) : 0;
             GaussianSmoothing gauss = sigma > 0 ? new GaussianSmoothing(sigma) : null;
-            pass(src, dims, d, out[a], table(in[a], out[a], ratio[a], kernels[a]),
+            pass(src, srcType, dims, d, out[a], table(in[a], out[a], ratio[a], kernels[a]),
                     kernels[a] == Interpolation.BSPLINE, gauss, target, threads);
-            src = i -> target[i];
+            src = target;
+            srcType = VoxelType.FLOAT32;
             dims = next;
         }
         return dst;
@@ -454,7 +450,7 @@ public final class Resample {
      * in double. Lines are independent; every output sample is computed by the same operations in the same
      * order whatever the thread count, so results are bit-identical for any {@code threads}.
      */
-    private static void pass(Source src, long[] dims, int d, int nOut, Table table, boolean prefilter,
+    private static void pass(Object src, VoxelType srcType, long[] dims, int d, int nOut, Table table, boolean prefilter,
                              GaussianSmoothing gauss, float[] dst, int threads) {
         int n = (int) dims[d];
         long outerL = 1;
@@ -483,13 +479,7 @@ public final class Resample {
                 long o = task / blocksPerOuter;
                 int j0 = (task % blocksPerOuter) * block;
                 int bw = Math.min(block, inner - j0);
-                long base = o * n * inner + j0;
-                for (int k = 0; k < n; k++) {
-                    int s = (int) (base + (long) k * inner);
-                    for (int jj = 0; jj < bw; jj++) {
-                        lines[jj][k] = src.get(s + jj);
-                    }
-                }
+                load(src, srcType, o * n * inner + j0, n, inner, bw, lines);
                 for (int jj = 0; jj < bw; jj++) {
                     double[] line = lines[jj];
                     if (gauss != null) {
@@ -521,6 +511,87 @@ public final class Resample {
                 }
             }
         });
+    }
+
+    /**
+     * Copies {@code bw} lines of {@code n} samples, line jj starting at {@code base + jj} with stride
+     * {@code inner}, from a voxel array of the given type into {@code lines} (one switch per block, not per
+     * sample).
+     */
+    private static void load(Object data, VoxelType type, long base, int n, int inner, int bw, double[][] lines) {
+        if (inner == 1) {
+            // contiguous line (the x pass of a single-channel image)
+            double[] line = lines[0];
+            int b = (int) base;
+            switch (type) {
+                case INT16 -> {
+                    short[] a = (short[]) data;
+                    for (int k = 0; k < n; k++) {
+                        line[k] = a[b + k];
+                    }
+                }
+                case UINT16 -> {
+                    short[] a = (short[]) data;
+                    for (int k = 0; k < n; k++) {
+                        line[k] = a[b + k] & 0xFFFF;
+                    }
+                }
+                case FLOAT32 -> {
+                    float[] a = (float[]) data;
+                    for (int k = 0; k < n; k++) {
+                        line[k] = a[b + k];
+                    }
+                }
+                default -> loadBlock(data, type, base, n, inner, bw, lines);
+            }
+            return;
+        }
+        loadBlock(data, type, base, n, inner, bw, lines);
+    }
+
+    private static void loadBlock(Object data, VoxelType type, long base, int n, int inner, int bw,
+                                  double[][] lines) {
+        switch (type) {
+            case UINT8, INT8 -> {
+                byte[] a = (byte[]) data;
+                boolean unsigned = type == VoxelType.UINT8;
+                for (int k = 0; k < n; k++) {
+                    int s = (int) (base + (long) k * inner);
+                    for (int jj = 0; jj < bw; jj++) {
+                        lines[jj][k] = unsigned ? a[s + jj] & 0xFF : a[s + jj];
+                    }
+                }
+            }
+            case UINT16, INT16 -> {
+                short[] a = (short[]) data;
+                boolean unsigned = type == VoxelType.UINT16;
+                for (int k = 0; k < n; k++) {
+                    int s = (int) (base + (long) k * inner);
+                    for (int jj = 0; jj < bw; jj++) {
+                        lines[jj][k] = unsigned ? a[s + jj] & 0xFFFF : a[s + jj];
+                    }
+                }
+            }
+            case INT32 -> {
+                int[] a = (int[]) data;
+                for (int k = 0; k < n; k++) {
+                    int s = (int) (base + (long) k * inner);
+                    for (int jj = 0; jj < bw; jj++) {
+                        lines[jj][k] = a[s + jj];
+                    }
+                }
+            }
+            case FLOAT32 -> {
+                float[] a = (float[]) data;
+                for (int k = 0; k < n; k++) {
+                    int s = (int) (base + (long) k * inner);
+                    for (int jj = 0; jj < bw; jj++) {
+                        lines[jj][k] = a[s + jj];
+                    }
+                }
+            }
+            default -> throw new IllegalStateException("unknown voxel type " + type);
+        }
     }
 
     /** Body of a parallel loop over the index range [from, to). */
