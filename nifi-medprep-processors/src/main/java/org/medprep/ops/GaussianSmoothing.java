@@ -16,7 +16,7 @@ package org.medprep.ops;
  *
  * <p><b>Boundary</b>: mirror (whole-sample symmetric, SciPy's {@code mode='mirror'}), folded as often as needed
  * when the radius exceeds the line, so smoothing and interpolation see the same extension
- * ({@link Resample#mirror}).
+ * (the same folding as Resample's).
  */
 public final class GaussianSmoothing {
 

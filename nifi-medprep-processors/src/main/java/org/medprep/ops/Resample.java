@@ -79,6 +79,9 @@ import org.medprep.image.VoxelType;
  */
 public final class Resample {
 
+    /** nnU-Net's anisotropy threshold (ANISO_THRESHOLD): max spacing / min spacing above it is anisotropic. */
+    public static final double ANISOTROPY_THRESHOLD = 3;
+
     /** Interpolation kernel. */
     public enum Interpolation {
         /** Nearest neighbour; output keeps the input voxel type. */
@@ -266,9 +269,6 @@ public final class Resample {
         }
         return -1;
     }
-
-    /** nnU-Net's anisotropy threshold (ANISO_THRESHOLD): max spacing / min spacing above it is anisotropic. */
-    public static final double ANISOTROPY_THRESHOLD = 3;
 
     private static boolean anisotropic(double[] spacing, int axes) {
         double max = spacing[0];

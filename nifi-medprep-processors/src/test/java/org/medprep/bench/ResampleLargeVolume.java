@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 package org.medprep.bench;
 
+import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.Locale;
 import org.medprep.image.Geometry;
@@ -13,9 +14,10 @@ import org.medprep.ops.Resample;
  * A CT-sized resampling run, meant for a JVM whose heap is limited (-Xmx): a synthetic int16 CT phantom of
  * 512 × 512 × DEPTH voxels at 0.7 × 0.7 × 1.25 mm (air −1000, an elliptic body 40 HU with a noise texture,
  * lungs −850, a spine 700 HU) resampled to 1 × 1 × 1 mm with Linear and B-Spline, anti-aliasing on (the
- * processor's default), for each thread count given. Prints one line per run: kernel, threads, milliseconds,
- * output size, input and output MB, and whether the result equals the first thread count's (bit for bit, by a
- * hash of the float bits, so only one output is held at a time).
+ * processor's default), for each thread count given. Prints one line per run: kernel, threads, wall
+ * milliseconds (best of REPEATS), process CPU milliseconds of that run, output size, input and output MB, and
+ * whether the result equals the first thread count's (bit for bit, by a hash of the float bits, so only one
+ * output is held at a time). Arguments: DEPTH THREADS[,THREADS...] [REPEATS=1].
  *
  * <p>Used by {@link org.medprep.ops.ResampleLargeVolumeCheck} in a forked JVM with -Xmx = 3 × (input + output);
  * by hand: {@code java -Xmx2100m -cp ... org.medprep.bench.ResampleLargeVolume 600 2} or
@@ -37,23 +39,35 @@ public final class ResampleLargeVolume {
             long firstHash = 0;
             for (int ti = 0; ti < threads.length; ti++) {
                 long best = Long.MAX_VALUE;
+                long cpu = 0;
                 long hash = 0;
                 Image out = null;
                 for (int r = 0; r < repeats; r++) {
                     out = null;
+                    long c0 = cpuNanos();
                     long t0 = System.nanoTime();
                     out = Resample.apply(ct, target, k, true, threads[ti], Long.MAX_VALUE);
-                    best = Math.min(best, (System.nanoTime() - t0) / 1_000_000);
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    if (ms < best) {
+                        best = ms;
+                        cpu = (cpuNanos() - c0) / 1_000_000;
+                    }
                     hash = Arrays.hashCode((float[]) out.data());
                 }
                 if (ti == 0) {
                     firstHash = hash;
                 }
-                System.out.printf(Locale.ROOT, "%s threads=%d ms=%d out=%dx%dx%d inMB=%.1f outMB=%.1f identical=%b%n",
-                        k, threads[ti], best, out.width(), out.height(), out.depth(), ct.size() * 2 / 1e6,
+                System.out.printf(Locale.ROOT, "%s threads=%d ms=%d cpuMs=%d out=%dx%dx%d inMB=%.1f outMB=%.1f identical=%b%n",
+                        k, threads[ti], best, cpu, out.width(), out.height(), out.depth(), ct.size() * 2 / 1e6,
                         out.size() * 4 / 1e6, hash == firstHash);
             }
         }
+    }
+
+    /** CPU time of the whole process (all threads, GC included), ns. */
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     /** Synthetic CT in HU (int16), deterministic. */
