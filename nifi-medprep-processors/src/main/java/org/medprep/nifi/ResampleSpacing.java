@@ -50,8 +50,9 @@ import org.medprep.ops.Resample;
         + "the y pass). Peak of the operation: input + max(I1 + I2, I2 + output); e.g. 512 x 512 x 600 int16 at "
         + "0.7 x 0.7 x 1.25 mm to 1 mm: 315 MB in, 384 MB out, peak about 1.06 GB (1.5 x (input + output)); "
         + "it runs in a heap of 3 x (input + output). Reorient adds one copy of the input.")
-@SystemResourceConsideration(resource = SystemResource.CPU, description = "One volume uses all available "
-        + "processors (each axis pass splits its lines over them); results are identical for any number of cores.")
+@SystemResourceConsideration(resource = SystemResource.CPU, description = "An image of 1 048 576 samples or more "
+        + "uses all available processors (each axis pass splits its lines over them); smaller ones run on the calling "
+        + "thread. Results are identical for any number of cores.")
 @WritesAttributes({
         @WritesAttribute(attribute = "medprep.width", description = "Output width (x), voxels."),
         @WritesAttribute(attribute = "medprep.height", description = "Output height (y), voxels."),
@@ -178,6 +179,12 @@ public class ResampleSpacing extends ImageTransformProcessor {
             .defaultValue(Reorientation.NONE.getValue())
             .build();
 
+    /**
+     * Inputs of at least this many samples are resampled on all cores; smaller ones (most 2D images) on the
+     * calling thread, where NiFi's concurrent tasks are the parallelism. The result is the same either way.
+     */
+    static final int PARALLEL_MIN_SAMPLES = 1 << 20;
+
     private static final List<PropertyDescriptor> PROPERTIES = List.of(TARGET_SPACING, INTERPOLATION, ANTI_ALIASING,
             REORIENT);
 
@@ -228,9 +235,10 @@ public class ResampleSpacing extends ImageTransformProcessor {
                 && context.getProperty(ANTI_ALIASING).asBoolean();
         Reorientation reorient = Reorientation.valueOf(context.getProperty(REORIENT).getValue());
         long maxVoxels = ReadLimits.DEFAULT.maxVoxels();
-        int threads = Resample.defaultThreads();
+        int cores = Resample.defaultThreads();
         return (image, flowFile) -> {
             Image oriented = reorient.target() == null ? image : Reorient.apply(image, reorient.target());
+            int threads = oriented.size() >= PARALLEL_MIN_SAMPLES ? cores : 1;
             Image out = Resample.apply(oriented, target, interpolation.kernel(), antiAliasing, threads, maxVoxels);
             double[] o = out.geometry().origin();
             String origin = ImageAttributes.number(o[0]) + "," + ImageAttributes.number(o[1]) + ","
