@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicReference;
 import org.medprep.image.Geometry;
 import org.medprep.image.Image;
 import org.medprep.image.VoxelType;
@@ -404,9 +405,9 @@ public final class Resample {
                 last = a;
             }
         }
-        Image dst = image.blank(VoxelType.FLOAT32, out[0], out[1], out[2]);
-        float[] result = (float[]) dst.data();
         if (last < 0) {
+            Image dst = image.blank(VoxelType.FLOAT32, out[0], out[1], out[2]);
+            float[] result = (float[]) dst.data();
             parallelFor(result.length, threads, (from, to) -> {
                 for (int i = from; i < to; i++) {
                     result[i] = (float) image.get(i);
@@ -416,6 +417,7 @@ public final class Resample {
         }
         Object src = image.data();
         VoxelType srcType = image.type();
+        Image dst = null;
         for (int a = 0; a <= last; a++) {
             if (out[a] == in[a] && ratio[a] == 1.0) {
                 continue;
@@ -428,7 +430,14 @@ public final class Resample {
                 throw new IllegalArgumentException("resampling needs an intermediate of " + total
                         + " samples, more than one array can hold; resample in two steps");
             }
-            float[] target = a == last ? result : new float[(int) total];
+            float[] target;
+            if (a == last) {
+                // allocated only now, so the output never coexists with the x-pass intermediate
+                dst = image.blank(VoxelType.FLOAT32, out[0], out[1], out[2]);
+                target = (float[]) dst.data();
+            } else {
+                target = new float[(int) total];
+            }
             double sigma = antiAliasing && kernels[a] != Interpolation.NEAREST
                     ? GaussianSmoothing.antiAliasingSigma(1, ratio[a]) : 0;
             GaussianSmoothing gauss = sigma > 0 ? new GaussianSmoothing(sigma) : null;
@@ -610,18 +619,23 @@ public final class Resample {
             body.run(0, count);
             return;
         }
+        // the tasks reach the body (and the arrays it captures) only through this holder, cleared at the end:
+        // a pool's worker may keep a reference to its last task for a while after shutdown, which must not keep
+        // a large intermediate alive
+        AtomicReference<RangeBody> holder = new AtomicReference<>(body);
         ForkJoinPool pool = new ForkJoinPool(threads);
         try {
             List<ForkJoinTask<?>> tasks = new ArrayList<>(chunks);
             for (int k = 0; k < chunks; k++) {
                 int from = (int) ((long) count * k / chunks);
                 int to = (int) ((long) count * (k + 1) / chunks);
-                tasks.add(pool.submit(() -> body.run(from, to)));
+                tasks.add(pool.submit(() -> holder.get().run(from, to)));
             }
             for (ForkJoinTask<?> t : tasks) {
                 t.join();
             }
         } finally {
+            holder.set(null);
             pool.shutdownNow();
         }
     }
