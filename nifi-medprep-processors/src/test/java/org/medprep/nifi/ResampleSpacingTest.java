@@ -31,6 +31,7 @@ import org.medprep.image.Image;
 import org.medprep.image.VoxelType;
 import org.medprep.io.OutputFormat;
 import org.medprep.io.ReadLimits;
+import org.medprep.ops.Reorient;
 import org.medprep.ops.Resample;
 import org.medprep.testutil.RealFiles;
 
@@ -74,6 +75,8 @@ class ResampleSpacingTest {
         Map<String, Object> parameters = new LinkedHashMap<>();
         parameters.put("Target Spacing", "1.3, keep ,KEEP");
         parameters.put("Interpolation", "B-Spline");
+        parameters.put("Anti-aliasing", true);
+        parameters.put("Reorient", "None");
         parameters.put("Output Size", "51,41,25");
         parameters.put("Output Spacing", "1.3,2,2");
         // anatomical.nii: RAS origin (32, −40, −16) is LPS (−32, 40, −16); x moves by (1.3 − 2)/2 along +L
@@ -135,5 +138,83 @@ class ResampleSpacingTest {
         runner.run();
         assertAllFailed(runner, ResampleSpacing.REL_FAILURE, "ResampleSpacing", List.of(original),
                 Pattern.compile("^Resampling to \\d+ x \\d+ x 1 voxels exceeds the limit of 500000000 voxels\\.$"));
+    }
+
+    @Test
+    void antiAliasingIsOnByDefaultForLinearAndCanBeTurnedOff() throws Exception {
+        Image in = input(ANATOMICAL);
+        double[] t = {5, 3, 2.5};
+        for (String aa : new String[]{null, "false"}) {
+            runner = TestRunners.newTestRunner(ResampleSpacing.class);
+            runner.setProperty(ResampleSpacing.TARGET_SPACING, "5,3,2.5");
+            if (aa != null) {
+                runner.setProperty(ResampleSpacing.ANTI_ALIASING, aa);
+            }
+            runner.enqueue(ANATOMICAL, Map.of("filename", "anatomical.nii"));
+            runner.run();
+            runner.assertAllFlowFilesTransferred(ResampleSpacing.REL_SUCCESS, 1);
+            MockFlowFile out = runner.getFlowFilesForRelationship(ResampleSpacing.REL_SUCCESS).get(0);
+            boolean on = aa == null;
+            assertEncoded(out, OutputFormat.NIFTI, Resample.apply(in, t, Resample.Interpolation.LINEAR, on,
+                    1, ReadLimits.DEFAULT.maxVoxels()), "anatomical.nii");
+            assertEquals(on, lastStep(out, "ResampleSpacing").get("parameters").get("Anti-aliasing").asBoolean());
+        }
+    }
+
+    @Test
+    void nnUNetAnisotropicRecordsTheLowResolutionAxisAndNeverSmooths() throws Exception {
+        runner.setProperty(ResampleSpacing.TARGET_SPACING, "keep,keep,7");
+        runner.setProperty(ResampleSpacing.INTERPOLATION, ResampleSpacing.Interpolation.NNUNET.getValue());
+        runner.enqueue(ANATOMICAL, Map.of("filename", "anatomical.nii"));
+        runner.run();
+        runner.assertAllFlowFilesTransferred(ResampleSpacing.REL_SUCCESS, 1);
+        MockFlowFile out = runner.getFlowFilesForRelationship(ResampleSpacing.REL_SUCCESS).get(0);
+        Image in = input(ANATOMICAL);
+        assertEncoded(out, OutputFormat.NIFTI, Resample.apply(in, new double[]{Double.NaN, Double.NaN, 7},
+                Resample.Interpolation.NNUNET_ANISOTROPIC, false, 1, ReadLimits.DEFAULT.maxVoxels()),
+                "anatomical.nii");
+        var parameters = lastStep(out, "ResampleSpacing").get("parameters");
+        assertEquals("nnU-Net Anisotropic", parameters.get("Interpolation").asText());
+        assertEquals("z", parameters.get("Low-Resolution Axis").asText());
+        assertEquals(false, parameters.get("Anti-aliasing").asBoolean());
+    }
+
+    @Test
+    void reorientToRasHappensBeforeResamplingAndKeepsWorldPositions() throws Exception {
+        // anatomical.nii is LAS: RAS flips x; target spacing then refers to the reoriented axes
+        runner.setProperty(ResampleSpacing.TARGET_SPACING, "keep,keep,keep");
+        runner.setProperty(ResampleSpacing.INTERPOLATION, ResampleSpacing.Interpolation.LABEL.getValue());
+        runner.setProperty(ResampleSpacing.REORIENT, ResampleSpacing.Reorientation.RAS.getValue());
+        runner.enqueue(ANATOMICAL, Map.of("filename", "anatomical.nii"));
+        runner.run();
+        runner.assertAllFlowFilesTransferred(ResampleSpacing.REL_SUCCESS, 1);
+        MockFlowFile out = runner.getFlowFilesForRelationship(ResampleSpacing.REL_SUCCESS).get(0);
+        Image in = input(ANATOMICAL);
+        Image expected = Reorient.apply(in, Reorient.Target.RAS);
+        assertEncoded(out, OutputFormat.NIFTI, expected, "anatomical.nii");
+        Image actual = decode(out.toByteArray());
+        assertEquals(in.type(), actual.type());
+        assertEquals(-1, actual.geometry().axis(0)[0], 1e-6, "x now points to R (-L)");
+        // voxel (0, 0, 0) of the output is the input's voxel (w - 1, 0, 0): same value, same world position
+        assertEquals(in.get(in.index(in.width() - 1, 0, 0, 0)), actual.get(0), 0);
+        double[] o = actual.geometry().origin();
+        double[] expectedOrigin = in.geometry().origin();
+        for (int r = 0; r < 3; r++) {
+            expectedOrigin[r] += (in.width() - 1) * in.geometry().spacing()[0] * in.geometry().axis(0)[r];
+            assertEquals(expectedOrigin[r], o[r], 1e-4);
+        }
+        assertEquals("RAS", lastStep(out, "ResampleSpacing").get("parameters").get("Reorient").asText());
+    }
+
+    @Test
+    void antiAliasingIsOnlyOfferedForLinearAndBSpline() {
+        runner.setProperty(ResampleSpacing.INTERPOLATION, ResampleSpacing.Interpolation.LABEL.getValue());
+        runner.setProperty(ResampleSpacing.ANTI_ALIASING, "maybe");
+        runner.assertValid();
+        runner.setProperty(ResampleSpacing.INTERPOLATION, ResampleSpacing.Interpolation.LINEAR.getValue());
+        runner.assertNotValid();
+        runner.setProperty(ResampleSpacing.REORIENT, "XYZ");
+        runner.setProperty(ResampleSpacing.ANTI_ALIASING, "false");
+        runner.assertNotValid();
     }
 }

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.medprep.image.Geometry;
 import org.medprep.image.Image;
 import org.medprep.image.ImageMetadata;
@@ -58,7 +59,118 @@ class ResampleTest {
         Path out = tmp.resolve("ref.raw");
         JsonNode ref = Python.json("resample_reference.py", "nifti", ANATOMICAL.toString(), target,
                 Integer.toString(order), out.toString());
-        compare(in, target, order, ref, out);
+        compare(in, target, Integer.toString(order), false, ref, out);
+    }
+
+    static Stream<Arguments> antiAliasingCases() {
+        return Stream.of(1, 3).flatMap(order -> Stream.of(
+                Arguments.of("3.1,4.5,keep", order),
+                Arguments.of("9,2.6,1.1", order),
+                Arguments.of("1.2,keep,13", order)));
+    }
+
+    @ParameterizedTest(name = "anatomical.nii anti-aliased {0} order {1}")
+    @MethodSource("antiAliasingCases")
+    void realMrAntiAliasedMatchesScipyGaussianThenMapCoordinates(String target, int order, @TempDir Path tmp)
+            throws Exception {
+        Image in = NiftiReader.read(Files.readAllBytes(ANATOMICAL), ReadLimits.DEFAULT).image();
+        Path out = tmp.resolve("ref.raw");
+        JsonNode ref = Python.json("resample_reference.py", "nifti", ANATOMICAL.toString(), target,
+                Integer.toString(order), out.toString(), "1");
+        Image aa = compare(in, target, Integer.toString(order), true, ref, out);
+        // the smoothing did something: without it the result differs
+        Image plain = Resample.apply(in, parse(target), order == 1 ? Resample.Interpolation.LINEAR
+                : Resample.Interpolation.BSPLINE, ReadLimits.DEFAULT.maxVoxels());
+        double diff = 0;
+        for (int i = 0; i < aa.size(); i++) {
+            diff = Math.max(diff, Math.abs(aa.get(i) - plain.get(i)));
+        }
+        assertTrue(diff > 1, "anti-aliasing changed nothing");
+    }
+
+    @ParameterizedTest(name = "CT5N anti-aliased {0}")
+    @ValueSource(strings = {"1.5,0.6,20", "2.2,2.2,keep"})
+    void realCtSeriesAntiAliasedMatchesScipy(String target, @TempDir Path tmp) throws Exception {
+        // z: 5 slices to 20 mm gives a Gaussian radius beyond the line: the mirror extension is folded again
+        Image in = DicomSeriesZipReader.read(seriesZip(), ReadLimits.DEFAULT).image();
+        compareRaw(in, target, "1", true, tmp);
+        compareRaw(in, target, "3", true, tmp);
+    }
+
+    static Stream<Arguments> nnUNetCases() {
+        return Stream.of(
+                // anatomical.nii is 2 mm isotropic: output (2, 2, 7) is anisotropic, z is the low-resolution axis
+                Arguments.of("keep,keep,7", 2),
+                // output (0.6, 2, 2): anisotropic, but two axes share the largest spacing: B-spline everywhere
+                Arguments.of("0.6,keep,keep", -1),
+                // neither input nor output anisotropic: B-spline everywhere
+                Arguments.of("1.3,1.7,2.9", -1));
+    }
+
+    @ParameterizedTest(name = "anatomical.nii nnU-Net {0}")
+    @MethodSource("nnUNetCases")
+    void realMrNnUNetRuleMatchesScipySeparable(String target, int lowAxis, @TempDir Path tmp) throws Exception {
+        Image in = NiftiReader.read(Files.readAllBytes(ANATOMICAL), ReadLimits.DEFAULT).image();
+        Path out = tmp.resolve("ref.raw");
+        JsonNode ref = Python.json("resample_reference.py", "nifti", ANATOMICAL.toString(), target, "nnunet",
+                out.toString());
+        assertEquals(lowAxis, ref.get("lowres_axis").asInt(), "reference low-resolution axis");
+        compare(in, target, "nnunet", false, ref, out);
+    }
+
+    @Test
+    void realCtSeriesNnUNetRuleMatchesScipySeparable(@TempDir Path tmp) throws Exception {
+        // CT5N: in-plane spacing well below its 5 mm slice spacing: the input is anisotropic, z is low-resolution
+        Image in = DicomSeriesZipReader.read(seriesZip(), ReadLimits.DEFAULT).image();
+        double[] s = in.geometry().spacing();
+        assertEquals(2, Resample.nnUNetLowResolutionAxis(s, s, in.depth()));
+        compareRaw(in, "0.5,0.5,1.5", "nnunet", false, tmp);
+        // the same voxels declared with a coarse x axis (a sagittal-like acquisition): x is low-resolution
+        Image sagittal = in.withGeometry(new Geometry(new double[]{6, s[0], s[1]}, in.geometry().origin(),
+                in.geometry().direction()));
+        Path sub = Files.createDirectories(tmp.resolve("x"));
+        compareRaw(sagittal, "1.5,0.5,0.5", "nnunet", false, sub);
+    }
+
+    @Test
+    void nnUNetLowResolutionAxisFollowsNnUNet() {
+        double[] iso = {1, 1, 1};
+        assertEquals(-1, Resample.nnUNetLowResolutionAxis(iso, iso, 10));
+        assertEquals(2, Resample.nnUNetLowResolutionAxis(new double[]{0.7, 0.7, 5}, iso, 10));
+        // exactly 3 is not above the threshold
+        assertEquals(-1, Resample.nnUNetLowResolutionAxis(new double[]{1, 1, 3}, iso, 10));
+        // the input decides first, even when its largest spacing is shared (nnU-Net: no separate z)
+        assertEquals(-1, Resample.nnUNetLowResolutionAxis(new double[]{0.24, 1.25, 1.25}, new double[]{1, 1, 5},
+                10));
+        // isotropic input, anisotropic output
+        assertEquals(0, Resample.nnUNetLowResolutionAxis(iso, new double[]{4, 1, 1.2}, 10));
+        // 2D: z ignored
+        assertEquals(-1, Resample.nnUNetLowResolutionAxis(new double[]{1, 1, 5}, new double[]{1, 1, 5}, 1));
+        assertEquals(1, Resample.nnUNetLowResolutionAxis(new double[]{1, 3.5, 5}, new double[]{1, 3.5, 5}, 1));
+        Resample.Interpolation[] k = Resample.axisKernels(Resample.Interpolation.NNUNET_ANISOTROPIC,
+                new double[]{0.7, 0.7, 5}, iso, 10);
+        assertEquals(List.of(Resample.Interpolation.BSPLINE, Resample.Interpolation.BSPLINE,
+                Resample.Interpolation.NEAREST), List.of(k));
+    }
+
+    @Test
+    void everyThreadCountGivesBitIdenticalResults() throws Exception {
+        Image in = NiftiReader.read(Files.readAllBytes(ANATOMICAL), ReadLimits.DEFAULT).image();
+        double[] t = {1.3, 2.9, 0.8};
+        for (Resample.Interpolation k : Resample.Interpolation.values()) {
+            for (boolean aa : new boolean[]{false, true}) {
+                Image one = Resample.apply(in, t, k, aa, 1, Long.MAX_VALUE);
+                for (int threads : new int[]{2, 3, 7}) {
+                    Image many = Resample.apply(in, t, k, aa, threads, Long.MAX_VALUE);
+                    assertEquals(one.type(), many.type());
+                    for (int i = 0; i < one.size(); i++) {
+                        if (Double.doubleToRawLongBits(one.get(i)) != Double.doubleToRawLongBits(many.get(i))) {
+                            throw new AssertionError(k + " aa=" + aa + " threads=" + threads + " differs at " + i);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static Stream<Arguments> seriesCases() {
@@ -73,7 +185,7 @@ class ResampleTest {
     void realCtSeriesMatchesScipy(String target, int order, @TempDir Path tmp) throws Exception {
         Image in = DicomSeriesZipReader.read(seriesZip(), ReadLimits.DEFAULT).image();
         assertEquals(5, in.depth());
-        compareRaw(in, target, order, tmp);
+        compareRaw(in, target, Integer.toString(order), false, tmp);
     }
 
     @ParameterizedTest(name = "CT_small 2D order {0}")
@@ -82,7 +194,7 @@ class ResampleTest {
         Image in = DicomReader.read(Files.readAllBytes(RealFiles.pydicom("CT_small.dcm")), ReadLimits.DEFAULT)
                 .image();
         assertEquals(1, in.depth());
-        Image out = compareRaw(in, "0.5,1.1,2.0", order, tmp);
+        Image out = compareRaw(in, "0.5,1.1,2.0", Integer.toString(order), false, tmp);
         assertEquals(1, out.depth());
         assertEquals(in.geometry().spacing()[2], out.geometry().spacing()[2]);
         assertEquals(in.geometry().origin()[2], out.geometry().origin()[2], 1e-12);
@@ -189,7 +301,8 @@ class ResampleTest {
 
     // ---------------------------------------------------------------------------------------------------------
 
-    private static Image compareRaw(Image in, String target, int order, Path tmp) throws Exception {
+    private static Image compareRaw(Image in, String target, String order, boolean aa, Path tmp)
+            throws Exception {
         Path raw = tmp.resolve("in.raw");
         ByteBuffer buf = ByteBuffer.allocate(8 * in.size()).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < in.size(); i++) {
@@ -200,18 +313,20 @@ class ResampleTest {
         Path out = tmp.resolve("ref.raw");
         JsonNode ref = Python.json("resample_reference.py", "raw", raw.toString(),
                 in.width() + "," + in.height() + "," + in.depth(), csv(g.spacing()), csv(g.origin()),
-                csv(g.direction()), target, Integer.toString(order), out.toString());
-        return compare(in, target, order, ref, out);
+                csv(g.direction()), target, order, out.toString(), aa ? "1" : "0");
+        return compare(in, target, order, aa, ref, out);
     }
 
-    private static Image compare(Image in, String target, int order, JsonNode ref, Path refRaw) throws IOException {
+    private static Image compare(Image in, String target, String order, boolean aa, JsonNode ref, Path refRaw)
+            throws IOException {
         double[] t = parse(target);
         Resample.Interpolation kernel = switch (order) {
-            case 0 -> Resample.Interpolation.NEAREST;
-            case 1 -> Resample.Interpolation.LINEAR;
-            default -> Resample.Interpolation.BSPLINE;
+            case "0" -> Resample.Interpolation.NEAREST;
+            case "1" -> Resample.Interpolation.LINEAR;
+            case "3" -> Resample.Interpolation.BSPLINE;
+            default -> Resample.Interpolation.NNUNET_ANISOTROPIC;
         };
-        Image out = Resample.apply(in, t, kernel, ReadLimits.DEFAULT.maxVoxels());
+        Image out = Resample.apply(in, t, kernel, aa, 2, ReadLimits.DEFAULT.maxVoxels());
         assertEquals(ref.get("shape").get(0).asInt(), out.depth(), "depth");
         assertEquals(ref.get("shape").get(1).asInt(), out.height(), "height");
         assertEquals(ref.get("shape").get(2).asInt(), out.width(), "width");
@@ -219,10 +334,10 @@ class ResampleTest {
             assertEquals(ref.get("spacing").get(a).asDouble(), out.geometry().spacing()[a], 1e-6, "spacing " + a);
             assertEquals(ref.get("origin").get(a).asDouble(), out.geometry().origin()[a], 1e-3, "origin " + a);
         }
-        assertEquals(order == 0 ? in.type() : VoxelType.FLOAT32, out.type());
+        assertEquals(order.equals("0") ? in.type() : VoxelType.FLOAT32, out.type());
         double range = ref.get("in_max").asDouble() - ref.get("in_min").asDouble();
         assertTrue(range > 0, "a real image has a range");
-        double tol = order == 0 ? 0 : order == 1 ? 1e-4 * range : 1e-3 * range;
+        double tol = order.equals("0") ? 0 : order.equals("1") ? 1e-4 * range : 1e-3 * range;
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(refRaw)).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(8L * out.size(), b.capacity(), "reference sample count");
         double worst = 0;
@@ -237,8 +352,8 @@ class ResampleTest {
                         i, e, out.get(i), tol));
             }
         }
-        System.out.printf(Locale.ROOT, "resample %s order %d: %dx%dx%d, worst |diff| %.3g (%.3g of range)%n",
-                target, order, out.width(), out.height(), out.depth(), worst, worst / range);
+        System.out.printf(Locale.ROOT, "resample %s order %s%s: %dx%dx%d, worst |diff| %.3g (%.3g of range)%n",
+                target, order, aa ? " anti-aliased" : "", out.width(), out.height(), out.depth(), worst, worst / range);
         return out;
     }
 
