@@ -6,7 +6,8 @@
                                    projected on the slice normal (row cosine x column cosine), never InstanceNumber
   hounsfield(slices)            -> float64 HU volume (z, y, x): stored value x RescaleSlope + RescaleIntercept
   metal(hu, threshold)          -> (voxels > threshold, 26-connected regions) by scipy.ndimage.label
-  resample(vol, spacing, target)-> cubic B-spline with prefilter (scipy map_coordinates order 3, mode 'mirror') at
+  resample(vol, spacing, target)-> Gaussian anti-aliasing on axes whose spacing grows (sigma (s'/s - 1)/2), then
+                                   cubic B-spline with prefilter (scipy map_coordinates order 3, mode 'mirror') at
                                    ITK voxel-centre positions (i + 1/2) s'/s - 1/2 per axis, size floor(n s/s' + 1/2)
   extent_corners(affine, shape) -> the 8 outer corners (voxel edges, not centres) of a NIfTI volume in world mm
   corner_offsets(a, b, affine)  -> per corner, the distance to the other volume's nearest corner in output voxels
@@ -77,13 +78,17 @@ def metal(hu, threshold=3000.0):
     return int(mask.sum()), int(regions)
 
 
-def resample(vol, sp, target, order=3):
-    """vol (z, y, x); sp and target x, y, z in mm (target None keeps the axis; z kept for one slice)."""
+def resample(vol, sp, target, order=3, anti_aliasing=True):
+    """vol (z, y, x); sp and target x, y, z in mm (target None keeps the axis; z kept for one slice). With
+    anti_aliasing, an axis whose spacing grows is first smoothed by a Gaussian of sigma (s'/s - 1)/2 input voxels
+    (skimage.transform.resize's rule; scipy gaussian_filter1d, mode 'mirror', truncate 4)."""
     coords = []
     for axis, (n, s, t) in enumerate(zip(vol.shape, sp[::-1], target[::-1])):
         if t is None or (axis == 0 and n == 1):
             coords.append(np.arange(n, dtype=np.float64))
             continue
+        if anti_aliasing and t > s:
+            vol = ndimage.gaussian_filter1d(vol, (t / s - 1) / 2, axis=axis, mode="mirror", truncate=4.0)
         n2 = max(1, int(np.floor(n * s / t + 0.5)))
         coords.append((np.arange(n2) + 0.5) * (t / s) - 0.5)
     grid = np.meshgrid(*coords, indexing="ij")

@@ -9,8 +9,9 @@ runs it with medprep_flow.py and checks, against ct_reference.py (pydicom + nump
   - every input file is in an output volume (by merge.count in its sidecar) or in the quarantine with a reason;
   - one output per valid series, named by the series pseudonym (HMAC of the SeriesInstanceUID), with a JSON sidecar
     that holds the medprep.* attributes and no patient name, PatientID or UID of the input;
-  - each output opens in nibabel; its voxels equal clip(HU, -1000, 1000) resampled to 1 mm by scipy's cubic
-    B-spline (map_coordinates order 3, mirror) within 1e-3 of the HU range; the 8 outer corners of its extent are
+  - each output opens in nibabel; its voxels equal clip(HU, -1000, 1000), smoothed on the axes whose spacing grows
+    (scipy gaussian_filter1d, sigma (s'/s - 1)/2) and resampled to 1 mm by scipy's cubic B-spline
+    (map_coordinates order 3, mirror) within 1e-3 of the HU range; the 8 outer corners of its extent are
     within half an output voxel of those of dcm2niix's volume for the same series;
   - metal voxels and 26-connected regions in the sidecar equal scipy.ndimage.label on HU > 3000;
   - the series the generator's manifest marks invalid (a missing slice; CT_small, one slice, below Minimum Slices)
