@@ -19,7 +19,7 @@ import org.medprep.ops.Resample;
  * whether the result equals the first thread count's (bit for bit, by a hash of the float bits, so only one
  * output is held at a time). Arguments: DEPTH THREADS[,THREADS...] [REPEATS=1].
  *
- * <p>Used by {@link org.medprep.ops.ResampleLargeVolumeCheck} in a forked JVM with -Xmx = 3 × (input + output);
+ * <p>Used by {@link org.medprep.ops.ResampleLargeVolumeTest} in a forked JVM with -Xmx = 3 × (input + output);
  * by hand: {@code java -Xmx2100m -cp ... org.medprep.bench.ResampleLargeVolume 600 2} or
  * {@code ... ResampleLargeVolume 300 1,2} for the single- vs two-thread timing.
  */

@@ -19,11 +19,10 @@ import org.medprep.image.Geometry;
  * {@link ResampleLargeVolume} in a forked JVM with exactly that -Xmx, and checks the analytic peak of
  * {@link Resample} (input + max(I1 + I2, I2 + output)) against the same bound.
  *
- * <p>Not run by default (the name does not match Surefire's includes: it allocates about 2 GB and takes ~30-60 s
- * on 2 cores). Run it with
- * {@code mvn -o -q -pl nifi-medprep-processors test -Dtest=ResampleLargeVolumeCheck}.
+ * <p>Part of every test run (about 20 s on 2 cores; the forked JVM allocates up to 2 GB). Alone:
+ * {@code mvn -o -q -pl nifi-medprep-processors test -Dtest=ResampleLargeVolumeTest}.
  */
-class ResampleLargeVolumeCheck {
+class ResampleLargeVolumeTest {
 
     @Test
     void ctOf512x512x600To1mmRunsInAHeapOfThreeTimesInputPlusOutput() throws Exception {
