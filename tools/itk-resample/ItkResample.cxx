@@ -19,8 +19,9 @@
 //   REPEAT: the resampling runs REPEAT times, each with a new filter and interpolator (so the B-spline
 //     coefficients are recomputed every time); the last result is written.
 // OUT is written as float32 NIfTI with ITK's geometry. Prints one JSON line: size, spacing, origin (x, y, z),
-// threads, "seconds": the wall time of each resampling alone (filter Update(), B-spline coefficients
-// included; reading and writing excluded), and "cpu_seconds": the process CPU time (all threads) of each.
+// threads, the filter's multithreader class and number of work units, "seconds": the wall time of each
+// resampling alone (filter Update(), B-spline coefficients included; reading and writing excluded), and
+// "cpu_seconds": the process CPU time (all threads) of each.
 #include "itkBSplineInterpolateImageFunction.h"
 #include "itkImage.h"
 #include "itkImageFileReader.h"
@@ -94,6 +95,8 @@ int main(int argc, char ** argv) {
     }
 
     Img::Pointer out;
+    std::string threader;
+    unsigned workUnits = 0;
     std::vector<double> seconds, cpu;
     for (int k = 0; k < repeat; ++k) {
       const std::clock_t c0 = std::clock();
@@ -106,6 +109,8 @@ int main(int argc, char ** argv) {
       f->SetOutputOrigin(o2);
       f->SetOutputDirection(d);
       f->SetDefaultPixelValue(0);
+      threader = f->GetMultiThreader()->GetNameOfClass();
+      workUnits = f->GetNumberOfWorkUnits();
       f->Update();
       auto t1 = std::chrono::steady_clock::now();
       seconds.push_back(std::chrono::duration<double>(t1 - t0).count());
@@ -120,9 +125,11 @@ int main(int argc, char ** argv) {
     writer->Update();
 
     std::printf("{\"size\": [%lu, %lu, %lu], \"spacing\": [%.17g, %.17g, %.17g], "
-                "\"origin\": [%.17g, %.17g, %.17g], \"kernel\": \"%s\", \"threads\": %u, \"seconds\": [",
+                "\"origin\": [%.17g, %.17g, %.17g], \"kernel\": \"%s\", \"threads\": %u, \"multithreader\": \"%s\", "
+                "\"work_units\": %u, \"seconds\": [",
                 (unsigned long) n2[0], (unsigned long) n2[1], (unsigned long) n2[2], s2[0], s2[1], s2[2],
-                o2[0], o2[1], o2[2], kernel.c_str(), itk::MultiThreaderBase::GetGlobalDefaultNumberOfThreads());
+                o2[0], o2[1], o2[2], kernel.c_str(), itk::MultiThreaderBase::GetGlobalDefaultNumberOfThreads(),
+                threader.c_str(), workUnits);
     for (size_t k = 0; k < seconds.size(); ++k) std::printf(k ? ", %.6f" : "%.6f", seconds[k]);
     std::printf("], \"cpu_seconds\": [");
     for (size_t k = 0; k < cpu.size(); ++k) std::printf(k ? ", %.3f" : "%.3f", cpu[k]);
