@@ -146,6 +146,7 @@ class ResampleItkReferenceTest {
             case NEAREST -> 0;
             case LINEAR -> 1e-4 * range;
             case BSPLINE -> 1e-3 * range;
+            case NNUNET_ANISOTROPIC -> throw new IllegalArgumentException("ITK has no nnU-Net rule; see ResampleTest");
         };
         double worstInside = 0;
         double worstAll = 0;
@@ -182,6 +183,7 @@ class ResampleItkReferenceTest {
             case NEAREST -> true;
             case LINEAR -> x >= 0 && x <= n - 1;
             case BSPLINE -> x >= 1 && x <= n - 2;
+            case NNUNET_ANISOTROPIC -> throw new IllegalArgumentException("ITK has no nnU-Net rule; see ResampleTest");
         };
     }
 
