@@ -236,10 +236,18 @@ def check_lineage(c, nifi, out, expected):
         uuid = sends.get(os.path.realpath(path))
         if not c.check(uuid is not None, f"no SEND provenance event for {name}"):
             continue
-        # the volume's own lineage reaches MergeContent's JOIN; the slices' events are in the JOIN's parents
+        # a FlowFile's own lineage stops where it was made from others: at MergeContent's JOIN (the slices) and, when
+        # the written volume is the copy made for the sidecar branch, at the CLONE. Expand parents until none is left,
+        # as a user clicking "Find parents" in the UI would.
         ids = {x["id"] for x in nifi.lineage(uuid)["nodes"] if x["type"] == "EVENT"}
-        for j in [i for i in ids if full(i)["eventType"] == "JOIN"]:
-            ids |= {x["id"] for x in nifi.parents(j)["nodes"] if x["type"] == "EVENT"}
+        expanded = set()
+        while True:
+            todo = [i for i in ids if i not in expanded and full(i)["eventType"] in ("JOIN", "CLONE", "FORK")]
+            if not todo:
+                break
+            for i in todo:
+                expanded.add(i)
+                ids |= {x["id"] for x in nifi.parents(i)["nodes"] if x["type"] == "EVENT"}
         evs = [full(i) for i in ids]
         types = [e["componentType"] for e in evs]
         lists = sum(1 for e in evs if e["componentType"] == "ListFile")
