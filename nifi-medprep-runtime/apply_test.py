@@ -13,10 +13,16 @@ Runs the launcher as a user would and checks the result with pydicom, nibabel an
     its sidecar next to it (out.nii.gz -> out.json);
   - an unknown processor and an unknown property: exit 2, one line on stderr naming the valid ones;
   - ValidateImage on a truncated copy of the slice: exit 1, "ValidateImage -> invalid (N ms): reason", the reason
-    in the sidecar; the patient key secret reaches it through MEDPREP_PATIENT_KEY_SECRET only.
-usage: apply_test.py [--work DIR]
+    in the sidecar; the patient key secret reaches it through MEDPREP_PATIENT_KEY_SECRET only;
+  - same bytes as the flow: when the chest-xray end-to-end test has left its output (work/e2e, as ./medprep test
+    does just before), two of its .npy outputs are remade from their input files by chaining `./medprep apply` over
+    the medprep processors of flows/medprep/chest-xray.json's main path (ValidateImage ... Normalize; SplitByPatient
+    only routes), each with the properties and parameter values the committed flow gives it, and compared byte for
+    byte.
+usage: apply_test.py [--work DIR] [--e2e DIR]
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -103,10 +109,75 @@ def check_sidecar(c, path, processor, parameters):
     return side
 
 
+FLOW = os.path.join(REPO, "flows", "medprep", "chest-xray.json")
+E2E_SALT = "e2e-salt"  # the split.salt e2e_test.py runs the flow with (it only routes; no content depends on it)
+
+
+def flow_chain(flow_file, overrides):
+    """[(processor simple name, {property: value})] of the medprep processors on the flow's main path, from the one
+    fed by FetchFile along valid/success, up to (not including) SplitByPatient; #{parameters} substituted,
+    sensitive properties left out (apply takes them from the environment)."""
+    with open(flow_file) as f:
+        flow = json.load(f)
+    group = flow["flowContents"]
+    params = {p["name"]: p.get("value") for ctx in flow["parameterContexts"].values() for p in ctx["parameters"]}
+    params.update(overrides)
+    procs = {p["identifier"]: p for p in group["processors"]}
+    nxt = {}
+    for conn in group["connections"]:
+        if set(conn["selectedRelationships"]) & {"success", "valid"}:
+            nxt.setdefault(conn["source"]["id"], []).append(conn["destination"]["id"])
+    start = [d for s_, ds in nxt.items() for d in ds
+             if procs.get(s_, {}).get("type", "").endswith(".FetchFile") and procs[d]["type"].startswith("org.medprep.")]
+    chain, node = [], start[0] if start else None
+    while node is not None and procs[node]["type"].startswith("org.medprep.") \
+            and not procs[node]["type"].endswith(".SplitByPatient"):
+        p = procs[node]
+        sensitive = {k for k, d in p.get("propertyDescriptors", {}).items() if d.get("sensitive")}
+        props = {}
+        for k, v in p["properties"].items():
+            if v is None or k in sensitive:
+                continue
+            props[k] = re.sub(r"#\{([^}]+)\}", lambda m: params[m.group(1)] or "", v)
+        chain.append((p["type"].rsplit(".", 1)[1], props))
+        node = next((d for d in nxt.get(node, []) if procs[d]["type"].startswith("org.medprep.")), None)
+    return chain
+
+
+def check_flow_bytes(c, work, e2e):
+    outputs = sorted(p for p in glob.glob(os.path.join(e2e, "output", "*", "*", "*.npy"))
+                     if os.sep + "quarantine" + os.sep not in p)
+    if not outputs:
+        print("apply test: no chest-xray flow output in work/e2e (e2e_test.py not run): flow-bytes check skipped")
+        return
+    chain = flow_chain(FLOW, {"split.salt": E2E_SALT})
+    names = [n for n, _ in chain]
+    c.check(names[:1] == ["ValidateImage"] and len(names) >= 3, f"chest-xray main path not found: {names}")
+    for out in outputs[:2]:
+        stem, label = os.path.splitext(os.path.basename(out))[0], os.path.basename(os.path.dirname(out))
+        inputs = [p for p in glob.glob(os.path.join(e2e, "input", "*", label, stem + ".*"))]
+        if not c.check(len(inputs) == 1, f"input of {out} not found uniquely: {inputs}"):
+            continue
+        current = inputs[0]
+        for i, (name, props) in enumerate(chain):
+            target = os.path.join(work, "chain", f"{stem}-{i + 1}-{name}" + (".npy" if i == len(chain) - 1 else ".nii"))
+            args = [a for k, v in props.items() for a in ("--set", f"{k}={v}")]
+            r = apply(work, name, *args, current, target)
+            if not c.check(r.returncode == 0, f"{name} on {current}: exit {r.returncode}: {r.stdout.strip()} {r.stderr.strip()}"):
+                break
+            current = target
+        else:
+            with open(current, "rb") as a, open(out, "rb") as b:
+                c.check(a.read() == b.read(), f"./medprep apply chain {' -> '.join(names)} on {inputs[0]} does not give "
+                                              f"the bytes of the flow's {out}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default=os.path.join(REPO, "work", "apply-test"))
-    work = os.path.abspath(ap.parse_args().work)
+    ap.add_argument("--e2e", default=os.path.join(REPO, "work", "e2e"), help="work directory of e2e_test.py")
+    args = ap.parse_args()
+    work = os.path.abspath(args.work)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     shutil.copy(CT_SMALL, os.path.join(work, "CT_small.dcm"))
@@ -154,6 +225,8 @@ def main():
         except (OSError, ValueError):
             reason = ""
         c.check(" ".join(reason.split()) == " ".join(m.group(1).split()), f"reason on stdout {m.group(1)!r} != sidecar's {reason!r}")
+
+    check_flow_bytes(c, work, os.path.abspath(args.e2e))
 
     print(f"apply test: {c.passed} passed, {c.failed} failed", flush=True)
     return 1 if c.failed or not c.passed else 0
