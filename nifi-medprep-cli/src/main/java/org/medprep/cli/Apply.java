@@ -112,13 +112,15 @@ public final class Apply {
     }
 
     private static final String USAGE_LINE =
-            "usage: ./medprep apply PROCESSOR [--set \"Property Name=value\"]... INPUT OUTPUT | PROCESSOR --help | --list";
+            "usage: ./medprep apply PROCESSOR [--set \"Property Name=value\"]... [--repeat N] INPUT OUTPUT"
+                    + " | PROCESSOR --help | --list";
 
     private int execute(String[] args) throws UsageException {
         String processorName = null;
         Map<String, String> settings = new LinkedHashMap<>();
         List<String> files = new ArrayList<>();
         boolean help = false;
+        int repeat = 1;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--set")) {
@@ -128,6 +130,16 @@ public final class Apply {
                 addSetting(settings, args[++i]);
             } else if (a.startsWith("--set=")) {
                 addSetting(settings, a.substring("--set=".length()));
+            } else if (a.equals("--repeat") || a.startsWith("--repeat=")) {
+                String n = a.equals("--repeat") ? (i + 1 < args.length ? args[++i] : "") : a.substring("--repeat=".length());
+                try {
+                    repeat = Integer.parseInt(n.strip());
+                } catch (NumberFormatException e) {
+                    repeat = 0;
+                }
+                if (repeat < 1) {
+                    throw new UsageException("--repeat needs a positive number of runs, got '" + n + "'");
+                }
             } else if (a.equals("--help") || a.equals("-h")) {
                 help = true;
             } else if (a.equals("--list")) {
@@ -175,7 +187,7 @@ public final class Apply {
             throw new UsageException("OUTPUT is the INPUT file; write to another file");
         }
         configure(runner, name, processor, settings);
-        return process(runner, name, processor, input, output);
+        return process(runner, name, processor, input, output, repeat);
     }
 
     private static void addSetting(Map<String, String> settings, String setting) throws UsageException {
@@ -378,51 +390,71 @@ public final class Apply {
 
     // ---- running ------------------------------------------------------------------------------------------------
 
-    private int process(TestRunner runner, String name, Processor processor, Path input, Path output)
+    private int process(TestRunner runner, String name, Processor processor, Path input, Path output, int repeat)
             throws UsageException {
         Map<String, String> attributes = new LinkedHashMap<>();
         // what ListFile + FetchFile give a FlowFile in a flow (filename is what Expression Language sees)
         attributes.put(CoreAttributes.FILENAME.key(), input.getFileName().toString());
         attributes.put(CoreAttributes.PATH.key(), "./");
         attributes.put(CoreAttributes.ABSOLUTE_PATH.key(), input.getParent().toString() + "/");
-        MockFlowFile in;
+        byte[] content;
         try {
-            in = runner.enqueue(input, attributes);
+            content = Files.readAllBytes(input);
         } catch (IOException e) {
             throw new UsageException("cannot read INPUT " + input + ": " + e.getMessage());
         }
-        String uuid = in.getAttribute(CoreAttributes.UUID.key());
-        long t0 = System.nanoTime();
-        try {
-            runner.run(1, true, true);
-        } catch (Throwable t) {
-            err.println("apply: " + name + " failed: " + rootMessage(t));
-            return ERROR;
-        }
-        long wallMs = (System.nanoTime() - t0) / 1_000_000;
-
-        // every FlowFile the processor transferred, by relationship; the one carrying the input's identity is OUTPUT
+        // --repeat N: N FlowFiles of the same content one after the other, scheduled once (@OnScheduled once, as a
+        // running processor in NiFi); OUTPUT and the sidecar are the last run's
+        List<Long> times = new ArrayList<>();
         List<Transferred> transferred = new ArrayList<>();
-        processor.getRelationships().stream().sorted(Comparator.comparing(Relationship::getName)).forEach(rel ->
-                runner.getFlowFilesForRelationship(rel).forEach(f -> transferred.add(new Transferred(rel.getName(), f))));
-        if (transferred.isEmpty()) {
-            if (runner.getRemovedCount() > 0) {
-                out.println(name + " -> (removed) (" + wallMs + " ms)");
-                return ROUTED_TO_FAILURE;
+        Transferred primary = null;
+        for (int i = 0; i < repeat; i++) {
+            if (i > 0) {
+                runner.clearTransferState();
             }
-            List<String> errors = runner.getLogger().getErrorMessages().stream().map(m -> m.getMsg()).toList();
-            err.println("apply: " + name + " did not transfer the FlowFile"
-                    + (errors.isEmpty() ? "" : ": " + errors.get(errors.size() - 1)));
-            return ERROR;
+            MockFlowFile in = runner.enqueue(content, attributes);
+            String uuid = in.getAttribute(CoreAttributes.UUID.key());
+            long t0 = System.nanoTime();
+            try {
+                runner.run(1, i == repeat - 1, i == 0);
+            } catch (Throwable t) {
+                err.println("apply: " + name + " failed: " + rootMessage(t));
+                return ERROR;
+            }
+            long wallMs = (System.nanoTime() - t0) / 1_000_000;
+
+            // every FlowFile the processor transferred, by relationship; the one with the input's identity is OUTPUT
+            transferred.clear();
+            processor.getRelationships().stream().sorted(Comparator.comparing(Relationship::getName)).forEach(rel ->
+                    runner.getFlowFilesForRelationship(rel).forEach(f -> transferred.add(new Transferred(rel.getName(), f))));
+            if (transferred.isEmpty()) {
+                if (runner.getRemovedCount() > 0) {
+                    out.println(name + " -> (removed) (" + wallMs + " ms)");
+                    return ROUTED_TO_FAILURE;
+                }
+                List<String> errors = runner.getLogger().getErrorMessages().stream().map(m -> m.getMsg()).toList();
+                err.println("apply: " + name + " did not transfer the FlowFile"
+                        + (errors.isEmpty() ? "" : ": " + errors.get(errors.size() - 1)));
+                return ERROR;
+            }
+            primary = transferred.stream()
+                    .filter(t -> uuid != null && uuid.equals(t.flowFile.getAttribute(CoreAttributes.UUID.key())))
+                    .findFirst().orElse(transferred.get(0));
+            times.add(stepMillis(primary.flowFile, name, wallMs));
         }
-        Transferred primary = transferred.stream()
-                .filter(t -> uuid != null && uuid.equals(t.flowFile.getAttribute(CoreAttributes.UUID.key())))
-                .findFirst().orElse(transferred.get(0));
+        String timing;
+        if (repeat == 1) {
+            timing = times.get(0) + " ms";
+        } else {
+            List<Long> sorted = times.stream().sorted().toList();
+            long median = sorted.get(sorted.size() / 2);
+            timing = median + " ms median of " + repeat + " runs, first " + times.get(0) + " ms";
+        }
 
         boolean failed = isFailure(primary);
         String reason = reason(primary.flowFile);
         StringBuilder line = new StringBuilder(name).append(" -> ").append(primary.relationship)
-                .append(" (").append(stepMillis(primary.flowFile, name, wallMs)).append(" ms)");
+                .append(" (").append(timing).append(")");
         if (reason != null && (failed || FAILURE_RELATIONSHIPS.contains(primary.relationship))) {
             line.append(": ").append(reason.replaceAll("\\s*\\R\\s*", " "));
         }

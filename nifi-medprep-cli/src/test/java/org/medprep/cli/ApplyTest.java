@@ -180,6 +180,15 @@ class ApplyTest {
         runner.run();
         assertArrayEquals(runner.getFlowFilesForRelationship("success").get(0).toByteArray(), Files.readAllBytes(out));
         assertTrue(Files.isRegularFile(dir.resolve("ct.json")));
+
+        // --repeat: scheduled once, N FlowFiles; the last one written, the same bytes
+        Path again = dir.resolve("again.nii.gz");
+        Outcome r = apply("ClipHU", "--set", "Output Format=NIfTI gzip", "--repeat", "3", CT_SMALL.toString(),
+                again.toString());
+        assertEquals(0, r.exit, r.err);
+        assertTrue(r.out.matches("ClipHU -> success \\(\\d+ ms median of 3 runs, first \\d+ ms\\)\\R"), r.out);
+        assertArrayEquals(Files.readAllBytes(out), Files.readAllBytes(again));
+        assertEquals(Apply.USAGE, apply("ClipHU", "--repeat", "0", CT_SMALL.toString(), again.toString()).exit);
     }
 
     @Test
