@@ -46,7 +46,8 @@ import org.apache.nifi.util.TestRunners;
  * <p>Prints one line {@code PROCESSOR -> relationship (N ms)} (N: the step's {@code ms} from
  * {@code medprep.history}, else the wall time of the run), followed by {@code : reason} when the FlowFile went to
  * failure or invalid. Writes OUTPUT (the FlowFile's content, whatever relationship it went to) and the sidecar
- * {@link #sidecar(Path)}: the FlowFile's attributes except NiFi's core ones, as AttributesToJSON writes them with
+ * {@link #sidecar(Path)}: the FlowFile's attributes except NiFi's core ones and the raw identifiers
+ * {@link #IDENTIFIERS} (never PHI in a file, as in the flows' sidecars), as AttributesToJSON writes them with
  * JSON Handling Strategy NESTED (attribute values that are JSON arrays or objects, such as
  * {@code medprep.history}, embedded as JSON), keys sorted, pretty-printed.
  *
@@ -68,6 +69,13 @@ public final class Apply {
     private static final String SERVICES = "META-INF/services/" + Processor.class.getName();
     private static final String PACKAGE = "org.medprep.";
     private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Raw identifiers a sidecar never holds, as the flows' sidecars leave them out: the DICOM UIDs and, when Expose
+     * Patient Identifiers is on, PatientID and PatientName (the keyed pseudonyms stay).
+     */
+    static final Set<String> IDENTIFIERS = Set.of("medprep.study.uid", "medprep.series.uid", "medprep.patient.id",
+            "medprep.patient.name");
+
     private static final Set<String> CORE_ATTRIBUTES = Arrays.stream(CoreAttributes.values())
             .map(CoreAttributes::key).collect(Collectors.toUnmodifiableSet());
     /** Relationships whose FlowFiles did not get through the step. */
@@ -565,14 +573,14 @@ public final class Apply {
     }
 
     /**
-     * The FlowFile's attributes except NiFi's core attributes, as AttributesToJSON writes them with JSON Handling
+     * The FlowFile's attributes except NiFi's core attributes and {@link #IDENTIFIERS}, as AttributesToJSON writes them with JSON Handling
      * Strategy NESTED and Pretty Print (a value that, trimmed, starts with '[' and ends with ']' or starts with '{'
      * and ends with '}' is embedded as JSON), keys sorted so that the same step gives the same file.
      */
     static String sidecarJson(MockFlowFile f) throws IOException {
         ObjectNode json = JSON.createObjectNode();
         for (Map.Entry<String, String> e : new TreeMap<>(f.getAttributes()).entrySet()) {
-            if (CORE_ATTRIBUTES.contains(e.getKey())) {
+            if (CORE_ATTRIBUTES.contains(e.getKey()) || IDENTIFIERS.contains(e.getKey())) {
                 continue;
             }
             String v = e.getValue();
