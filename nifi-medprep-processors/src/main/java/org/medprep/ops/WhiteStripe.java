@@ -31,7 +31,9 @@ import org.medprep.image.VoxelType;
  *       intensity-normalization package instead keeps the values strictly between the quantiles at F(μ) ∓ τ;
  *       on integer-valued images with few voxels that band can hold no value at all, the paper's cannot as long
  *       as a foreground value lies at or below μ.)</li>
- *   <li>Every voxel: (v − mean) / max(sd, 1e-8), mean and (population) sd of the stripe voxels; float32.</li>
+ *   <li>Every voxel: (v − mean) / max(sd, 1e-8), mean and (population) sd of the stripe voxels; float32. A stripe
+ *       whose voxels all have one value (sd 0, e.g. a 16 × 16 slice of integers) is refused rather than
+ *       divided by 1e-8.</li>
  * </ol>
  */
 public final class WhiteStripe {
@@ -79,7 +81,8 @@ public final class WhiteStripe {
      * WhiteStripe with the given contrast, stripe width τ and foreground.
      *
      * @throws IllegalArgumentException when the foreground is empty, its maximum is not positive (no bandwidth), or
-     *                                  no foreground value is within the width of the mode's quantile
+     *                                  no foreground value is within the width of the mode's quantile, or every
+     *                                  stripe voxel has the same value (sd 0: dividing would only blow up noise)
      */
     public static Result normalize(Image image, Contrast contrast, double width, ForegroundMask.Kind foreground) {
         if (!(width > 0 && width < 1)) {
@@ -139,6 +142,10 @@ public final class WhiteStripe {
             }
         }
         double sd = Math.sqrt(ss / n);
+        if (sd == 0) {
+            throw new IllegalArgumentException("the white stripe has no spread: all " + n + " stripe voxels have the "
+                    + "value " + mean + " (too few distinct intensities for WhiteStripe)");
+        }
         double d = Math.max(sd, Intensity.MIN_STD);
         Image out = image.blank(VoxelType.FLOAT32, image.width(), image.height(), image.depth());
         float[] o = (float[]) out.data();

@@ -218,6 +218,19 @@ class MrNormalizationTest {
                 ForegroundMask.Kind.ABOVE_MEAN));
     }
 
+    @Test
+    void whiteStripeRefusesAStripeWithoutSpread() throws Exception {
+        // pydicom's MR700 slices are 16 x 16 integers: the reference finds a stripe of 7 voxels, all 66 (sd 0).
+        Path slice = MR700.resolve("4467");
+        JsonNode ref = Python.json("mr_normalization_reference.py", slice.toString(), tmp.resolve("r.raw").toString(),
+                "whitestripe", "t1", "0.05", "above_mean");
+        assertEquals(0.0, ref.get("sd").asDouble());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WhiteStripe.normalize(
+                read(slice), WhiteStripe.Contrast.T1, 0.05, ForegroundMask.Kind.ABOVE_MEAN));
+        assertTrue(e.getMessage().contains("all " + ref.get("stripe_voxels").asInt() + " stripe voxels have the value "
+                + "66.0"), e.getMessage());
+    }
+
     private static String fgName(ForegroundMask.Kind fg) {
         return fg == ForegroundMask.Kind.ABOVE_MEAN ? "above_mean" : "nonzero";
     }
