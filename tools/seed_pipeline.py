@@ -14,7 +14,7 @@
 #     Modality LUT); MONOCHROME1 is inverted first over the stored range: v' = (2^BitsStored - 1) - v
 #     (unsigned), -1 - v (signed).
 #   * ValidateImage defaults mirrored: at least 64 x 64; constant images and images whose display mean
-#     (8-bit scale) is below 5 are invalid; DICOM needs PatientID, StudyInstanceUID, SeriesInstanceUID,
+#     (8-bit scale: uint8 over 0..255, wider types over their own minimum..99th percentile) is below 5 are invalid; DICOM needs PatientID, StudyInstanceUID, SeriesInstanceUID,
 #     Modality; a JPEG without its end-of-image marker and a PNG without IEND are corrupt.
 #   * letterbox: scale = min(H/h, W/w); nh, nw = int(h*scale), int(w*scale) (at least 1);
 #     cv2.resize(INTER_LINEAR); pad 0 with top = (H-nh)//2, left = (W-nw)//2, rest bottom/right.
@@ -140,11 +140,11 @@ def validate(img, meta):
     if mn == mx:
         raise Rejected("ValidateImage: constant image")
     mean = float(img.mean(dtype=np.float64))
-    if img.dtype.kind == "u":
-        scale = max(255, (1 << int(mx).bit_length()) - 1)
-        mean8 = mean / scale * 255
-    else:
-        mean8 = (mean - mn) / (mx - mn) * 255
+    if img.dtype == np.uint8:                   # 8-bit: its own 0..255 display scale
+        mean8 = mean
+    else:                                       # wider: its own range, minimum -> 0, 99th percentile -> 255
+        p99 = float(np.percentile(img, 99))
+        mean8 = min(255.0, (mean - mn) / (p99 - mn) * 255) if p99 > mn else 0.0
     if meta["photometric"] == "MONOCHROME1":
         mean8 = 255 - mean8
     if mean8 < BLANK_MEAN:

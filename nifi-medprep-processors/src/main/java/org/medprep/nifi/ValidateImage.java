@@ -35,6 +35,7 @@ import org.apache.nifi.processor.exception.ProcessException;
 import org.apache.nifi.processor.util.StandardValidators;
 import org.medprep.image.Image;
 import org.medprep.image.ImageMetadata;
+import org.medprep.image.VoxelType;
 import org.medprep.image.PixelDigest;
 import org.medprep.io.ColorHandling;
 import org.medprep.io.DecodedImage;
@@ -148,8 +149,12 @@ public class ValidateImage extends AbstractProcessor {
     public static final PropertyDescriptor BLANK_MEAN_THRESHOLD = new PropertyDescriptor.Builder()
             .name("Blank Mean Threshold")
             .description("An image whose mean, on an 8-bit display scale (0 = black, 255 = white, MONOCHROME1 "
-                    + "turned so that bright is high), is below this value is nearly black and invalid. 0 disables "
-                    + "the check. Constant images are always invalid.")
+                    + "turned so that bright is high), is below this value is nearly black and invalid. 8-bit images "
+                    + "are on their own 0-255 scale; every other image (16-bit, signed, float: MR, CT, 12-bit X-ray) "
+                    + "on the scale of its own range, minimum (0) to 99th percentile (255), so a 16-bit MR or a CT "
+                    + "whose values use a small part of the type's range is not mistaken for black, while an image "
+                    + "that is at its minimum in 99 % of its samples is. 0 disables the check. Constant images are "
+                    + "always invalid.")
             .required(true)
             .defaultValue("5")
             .addValidator(StandardValidators.createNonNegativeFloatingPointValidator(255))
@@ -387,10 +392,13 @@ public class ValidateImage extends AbstractProcessor {
             problems.add("The image is blank: all " + stats.count() + " samples have the value "
                     + ImageAttributes.number(stats.min()) + ".");
         } else if (threshold > 0) {
-            double mean8 = displayMean8(stats, meta, image.type().integer() && !image.type().signed());
+            boolean eightBit = image.type() == VoxelType.UINT8;
+            double p99 = eightBit ? Double.NaN : ImageStats.percentile(image, 99);
+            double mean8 = displayMean8(stats, p99, meta, eightBit);
             if (mean8 < threshold) {
-                problems.add(String.format(Locale.ROOT, "The image is nearly black: mean %.2f on an 8-bit scale, "
-                        + "below %s.", mean8, ImageAttributes.number(threshold)));
+                problems.add(String.format(Locale.ROOT, "The image is nearly black: mean %.2f on an 8-bit scale%s, "
+                        + "below %s.", mean8, eightBit ? "" : " from its minimum " + ImageAttributes.number(stats.min())
+                        + " to its 99th percentile " + ImageAttributes.number(p99), ImageAttributes.number(threshold)));
             }
         }
         if (isDicom(meta)) {
@@ -409,18 +417,20 @@ public class ValidateImage extends AbstractProcessor {
     }
 
     /**
-     * Mean on an 8-bit display scale. Unsigned integers: over 0 … max(255, 2^bitLength(max) − 1), so a 12-bit
-     * image stored in 16-bit words is scaled as 12-bit and an 8-bit image as 8-bit. Signed integers and floats:
-     * over the image's own min … max. MONOCHROME1 is turned (255 − mean) so that black means dark on display.
+     * Mean on an 8-bit display scale. 8-bit images: their own 0 … 255 (a display image; unchanged chest X-ray
+     * behaviour). Every other image: relative to its own stored range, minimum → 0 and 99th percentile → 255
+     * (clamped to 0 … 255), so a 16-bit MR whose values use a small part of 0 … 65535 is judged by its content;
+     * with the 99th percentile at the minimum the result is 0 (nearly black). MONOCHROME1 is turned (255 − mean)
+     * so that black means dark on display.
      */
-    static double displayMean8(ImageStats stats, ImageMetadata meta, boolean unsigned) {
+    static double displayMean8(ImageStats stats, double p99, ImageMetadata meta, boolean eightBit) {
         double mean8;
-        if (unsigned) {
-            long max = (long) stats.max();
-            double scale = Math.max(255, (1L << (64 - Long.numberOfLeadingZeros(max))) - 1);
-            mean8 = stats.mean() / scale * 255;
+        if (eightBit) {
+            mean8 = stats.mean();
+        } else if (p99 > stats.min()) {
+            mean8 = Math.min(255, (stats.mean() - stats.min()) / (p99 - stats.min()) * 255);
         } else {
-            mean8 = (stats.mean() - stats.min()) / (stats.max() - stats.min()) * 255;
+            mean8 = 0;
         }
         return meta.monochrome1() ? 255 - mean8 : mean8;
     }

@@ -76,4 +76,59 @@ public record ImageStats(double min, double max, double mean, long count, long n
     public boolean constant() {
         return count > 0 && min == max;
     }
+
+    /**
+     * NumPy's linear percentile (0–100, {@code np.percentile}'s default) of every sample, NaN skipped. 8- and 16-bit
+     * integers are counted in a histogram (exact, one pass); other types sort a copy.
+     *
+     * @return NaN when there is no sample
+     */
+    public static double percentile(Image image, double p) {
+        VoxelType t = image.type();
+        if (t == VoxelType.UINT8 || t == VoxelType.INT8 || t == VoxelType.UINT16 || t == VoxelType.INT16) {
+            int offset = t == VoxelType.INT8 ? 128 : t == VoxelType.INT16 ? 32768 : 0;
+            long[] counts = new long[t == VoxelType.UINT8 || t == VoxelType.INT8 ? 256 : 65536];
+            int n = image.size();
+            for (int i = 0; i < n; i++) {
+                counts[(int) image.get(i) + offset]++;
+            }
+            if (n == 0) {
+                return Double.NaN;
+            }
+            double pos = p / 100 * (n - 1);
+            long lo = (long) Math.floor(pos);
+            double a = orderStatistic(counts, lo) - offset;
+            if (lo >= n - 1) {
+                return a;
+            }
+            double b = orderStatistic(counts, lo + 1) - offset;
+            return a + (b - a) * (pos - lo);
+        }
+        double[] v = new double[image.size()];
+        int n = 0;
+        for (int i = 0; i < v.length; i++) {
+            double x = image.get(i);
+            if (!Double.isNaN(x)) {
+                v[n++] = x;
+            }
+        }
+        if (n == 0) {
+            return Double.NaN;
+        }
+        double[] sorted = java.util.Arrays.copyOf(v, n);
+        java.util.Arrays.sort(sorted);
+        return Intensity.percentile(sorted, p);
+    }
+
+    /** The value (bin index) of the k-th smallest sample (k from 0) of a histogram. */
+    private static int orderStatistic(long[] counts, long k) {
+        long seen = 0;
+        for (int bin = 0; bin < counts.length; bin++) {
+            seen += counts[bin];
+            if (seen > k) {
+                return bin;
+            }
+        }
+        return counts.length - 1;
+    }
 }

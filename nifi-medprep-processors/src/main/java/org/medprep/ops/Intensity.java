@@ -72,6 +72,54 @@ public final class Intensity {
         return zScore(image, mean, std);
     }
 
+    /**
+     * nnU-Net's z-score for non-CT images with {@code use_mask_for_norm}
+     * ({@code nnunetv2.preprocessing.normalization.default_normalization_schemes.ZScoreNormalization}; F. Isensee et
+     * al., "nnU-Net", Nature Methods 18:203–211, 2021): mean and population std over the foreground voxels only,
+     * foreground samples become (v − mean) / max(std, 1e-8), every other sample 0.
+     *
+     * @param mask one flag per voxel (e.g. {@link ForegroundMask#nonzeroFilled}, nnU-Net's mask)
+     * @throws IllegalArgumentException when the mask is empty
+     */
+    public static Image zScoreInMask(Image image, boolean[] mask) {
+        int c = image.channels();
+        double sum = 0;
+        long n = 0;
+        for (int v = 0; v < mask.length; v++) {
+            if (mask[v]) {
+                for (int k = 0; k < c; k++) {
+                    sum += image.get(v * c + k);
+                    n++;
+                }
+            }
+        }
+        if (n == 0) {
+            throw new IllegalArgumentException("the foreground mask is empty (every voxel is 0)");
+        }
+        double mean = sum / n;
+        double ss = 0;
+        for (int v = 0; v < mask.length; v++) {
+            if (mask[v]) {
+                for (int k = 0; k < c; k++) {
+                    double d = image.get(v * c + k) - mean;
+                    ss += d * d;
+                }
+            }
+        }
+        double d = Math.max(Math.sqrt(ss / n), MIN_STD);
+        Image out = image.blank(VoxelType.FLOAT32, image.width(), image.height(), image.depth());
+        float[] o = (float[]) out.data();
+        for (int v = 0; v < mask.length; v++) {
+            if (mask[v]) {
+                for (int k = 0; k < c; k++) {
+                    int i = v * c + k;
+                    o[i] = (float) ((image.get(i) - mean) / d);
+                }
+            }
+        }
+        return finish(image, out);
+    }
+
     /** (v − mean) / max(std, 1e-8) with given statistics (e.g. the training set's). */
     public static Image zScore(Image image, double mean, double std) {
         double d = Math.max(std, MIN_STD);
@@ -103,8 +151,8 @@ public final class Intensity {
         return finish(image, out);
     }
 
-    /** NumPy's linear percentile of ascending {@code sorted} values. */
-    static double percentile(double[] sorted, double p) {
+    /** NumPy's linear percentile (0–100) of ascending {@code sorted} values ({@code np.percentile}'s default). */
+    public static double percentile(double[] sorted, double p) {
         double pos = p / 100 * (sorted.length - 1);
         int i = (int) Math.floor(pos);
         if (i >= sorted.length - 1) {

@@ -330,7 +330,7 @@ class ClipHUTest {
         runner.run();
         MockFlowFile clipped = runner.getFlowFilesForRelationship(ClipHU.REL_SUCCESS).get(0);
         TestRunner normalize = TestRunners.newTestRunner(Normalize.class);
-        normalize.setProperty(Normalize.METHOD, "Z-Score with Fixed Statistics");
+        normalize.setProperty(Normalize.METHOD, Normalize.Method.Z_SCORE_FIXED.getValue());
         normalize.setProperty(Normalize.MEAN, "-100");
         normalize.setProperty(Normalize.STD, "400");
         normalize.enqueue(clipped.toByteArray(), clipped.getAttributes());

@@ -65,27 +65,27 @@ class NormalizeTest {
                 Arguments.of("bit depth uint8", CAMERA, Map.of(),
                         (UnaryOperator<Image>) Intensity::scaleByBitDepth,
                         params("Method", "Scale by Bit Depth", "Bits Stored", 8)),
-                Arguments.of("min-max CT", CT, Map.of("Method", "Min-Max"),
+                Arguments.of("min-max CT", CT, Map.of("Method", "MIN_MAX"),
                         (UnaryOperator<Image>) Intensity::minMax, params("Method", "Min-Max")),
-                Arguments.of("min-max MR", MR, Map.of("Method", "Min-Max"),
+                Arguments.of("min-max MR", MR, Map.of("Method", "MIN_MAX"),
                         (UnaryOperator<Image>) Intensity::minMax, params("Method", "Min-Max")),
-                Arguments.of("z-score CT", CT, Map.of("Method", "Z-Score per Image"),
+                Arguments.of("z-score CT", CT, Map.of("Method", "Z_SCORE"),
                         (UnaryOperator<Image>) im -> Intensity.zScore(im, false),
                         params("Method", "Z-Score per Image", "Foreground Only", false)),
                 Arguments.of("z-score foreground camera", CAMERA,
-                        Map.of("Method", "Z-Score per Image", "Foreground Only", "true"),
+                        Map.of("Method", "Z_SCORE", "Foreground Only", "true"),
                         (UnaryOperator<Image>) im -> Intensity.zScore(im, true),
                         params("Method", "Z-Score per Image", "Foreground Only", true)),
                 Arguments.of("z-score fixed CT", CT,
-                        Map.of("Method", "Z-Score with Fixed Statistics", "Mean", "120.5", "Standard Deviation",
+                        Map.of("Method", "Z_SCORE_FIXED", "Mean", "120.5", "Standard Deviation",
                                 "310"),
                         (UnaryOperator<Image>) im -> Intensity.zScore(im, 120.5, 310),
                         params("Method", "Z-Score with Fixed Statistics", "Mean", 120.5, "Standard Deviation", 310.0)),
                 Arguments.of("percentile CT", CT,
-                        Map.of("Method", "Percentile Clip", "Low Percentile", "2", "High Percentile", "98"),
+                        Map.of("Method", "PERCENTILE", "Low Percentile", "2", "High Percentile", "98"),
                         (UnaryOperator<Image>) im -> Intensity.percentileClip(im, 2, 98),
                         params("Method", "Percentile Clip", "Low Percentile", 2.0, "High Percentile", 98.0)),
-                Arguments.of("percentile defaults MR", MR, Map.of("Method", "Percentile Clip"),
+                Arguments.of("percentile defaults MR", MR, Map.of("Method", "PERCENTILE"),
                         (UnaryOperator<Image>) im -> Intensity.percentileClip(im, 0.5, 99.5),
                         params("Method", "Percentile Clip", "Low Percentile", 0.5, "High Percentile", 99.5)));
     }
@@ -113,7 +113,7 @@ class NormalizeTest {
 
     @Test
     void npyOutputIsFloat32WithImageShape() throws Exception {
-        runner.setProperty(Normalize.METHOD, "Min-Max");
+        runner.setProperty(Normalize.METHOD, "MIN_MAX");
         runner.setProperty("Output Format", "NPY");
         runner.enqueue(CT, Map.of("filename", "scan.dicom"));
         runner.run();
@@ -127,7 +127,7 @@ class NormalizeTest {
 
     @Test
     void fixedStatisticsRequireMeanAndStandardDeviation() {
-        runner.setProperty(Normalize.METHOD, "Z-Score with Fixed Statistics");
+        runner.setProperty(Normalize.METHOD, "Z_SCORE_FIXED");
         runner.assertNotValid();
         runner.setProperty(Normalize.MEAN, "0.48");
         runner.assertNotValid();
@@ -138,7 +138,7 @@ class NormalizeTest {
         runner.removeProperty(Normalize.MEAN);
         runner.assertNotValid();
         // Not needed by the other methods.
-        runner.setProperty(Normalize.METHOD, "Min-Max");
+        runner.setProperty(Normalize.METHOD, "MIN_MAX");
         runner.assertValid();
     }
 
@@ -178,7 +178,7 @@ class NormalizeTest {
 
     @Test
     void floatResultWithPngOutputRoutesToFailureUnchanged() throws Exception {
-        runner.setProperty(Normalize.METHOD, "Min-Max");
+        runner.setProperty(Normalize.METHOD, "MIN_MAX");
         runner.setProperty("Output Format", "PNG");
         byte[] camera = Files.readAllBytes(CAMERA);
         runner.enqueue(camera, Map.of("filename", "camera.png"));
@@ -194,7 +194,7 @@ class NormalizeTest {
     @Test
     void scaleByBitDepthOnFloatOrSignedInputRoutesToFailure() throws Exception {
         TestRunner first = TestRunners.newTestRunner(Normalize.class);
-        first.setProperty(Normalize.METHOD, "Min-Max");
+        first.setProperty(Normalize.METHOD, "MIN_MAX");
         first.enqueue(CAMERA, Map.of("filename", "camera.png"));
         first.run();
         MockFlowFile normalized = first.getFlowFilesForRelationship(Normalize.REL_SUCCESS).get(0);
@@ -276,7 +276,7 @@ class NormalizeTest {
 
     @Test
     void percentilesOutOfOrderRouteToFailure() throws Exception {
-        runner.setProperty(Normalize.METHOD, "Percentile Clip");
+        runner.setProperty(Normalize.METHOD, "PERCENTILE");
         runner.setProperty(Normalize.LOW_PERCENTILE, "99");
         runner.setProperty(Normalize.HIGH_PERCENTILE, "1");
         byte[] camera = Files.readAllBytes(CAMERA);
@@ -284,5 +284,139 @@ class NormalizeTest {
         runner.run();
         assertAllFailed(runner, Normalize.REL_FAILURE, "Normalize", List.of(camera),
                 Pattern.compile("^Percentiles must satisfy 0 <= low < high <= 100\\.$"));
+    }
+
+    // ---------------------------------------------------------------- MR methods (issue 8)
+
+    private static final Path ANATOMICAL = RealFiles.nibabel("tests/data/anatomical.nii");
+    private static final Path CH2 = RealFiles.mricron("ch2.nii.gz");
+
+    private MockFlowFile runOne(Path file) throws Exception {
+        runner.assertValid();
+        runner.enqueue(file, Map.of("filename", file.getFileName().toString()));
+        runner.run();
+        runner.assertAllFlowFilesTransferred(Normalize.REL_SUCCESS, 1);
+        MockFlowFile out = runner.getFlowFilesForRelationship(Normalize.REL_SUCCESS).get(0);
+        assertOneEventPerFlowFile(runner, ProvenanceEventType.CONTENT_MODIFIED, List.of(out));
+        return out;
+    }
+
+    @Test
+    void whiteStripeEqualsTheOpAndRecordsWhatItFound() throws Exception {
+        runner.setProperty(Normalize.METHOD, Normalize.Method.WHITESTRIPE.getValue());
+        runner.setProperty(Normalize.CONTRAST, Normalize.Contrast.T1.getValue());
+        MockFlowFile out = runOne(CH2);
+        org.medprep.ops.WhiteStripe.Result expected = org.medprep.ops.WhiteStripe.normalize(input(CH2),
+                org.medprep.ops.WhiteStripe.Contrast.T1, 0.05, org.medprep.ops.ForegroundMask.Kind.ABOVE_MEAN);
+        assertEncoded(out, OutputFormat.NIFTI, expected.image(), "ch2.nii");
+        JsonNode p = lastStep(out, "Normalize").get("parameters");
+        assertEquals("WhiteStripe", p.get("Method").asText());
+        assertEquals("T1", p.get("Contrast").asText());
+        assertEquals(0.05, p.get("WhiteStripe Width").asDouble());
+        assertEquals("Above Image Mean", p.get("Foreground Mask").asText());
+        assertEquals(expected.mode(), p.get("White Matter Mode").asDouble());
+        assertEquals(expected.lower(), p.get("Stripe").get(0).asDouble());
+        assertEquals(expected.upper(), p.get("Stripe").get(1).asDouble());
+        assertEquals(expected.stripeVoxels(), p.get("Stripe Voxels").asInt());
+        assertEquals(expected.mean(), p.get("Stripe Mean").asDouble());
+        assertEquals(expected.sd(), p.get("Stripe Standard Deviation").asDouble());
+    }
+
+    @Test
+    void whiteStripeWidthMustLieBetweenZeroAndOneHalf() {
+        runner.setProperty(Normalize.METHOD, Normalize.Method.WHITESTRIPE.getValue());
+        runner.assertValid();
+        for (String bad : List.of("0", "0.5", "-0.1", "abc")) {
+            runner.setProperty(Normalize.WHITESTRIPE_WIDTH, bad);
+            runner.assertNotValid();
+        }
+        runner.setProperty(Normalize.WHITESTRIPE_WIDTH, "0.1");
+        runner.setProperty(Normalize.CONTRAST, "FLAIR");
+        runner.assertValid();
+        runner.setProperty(Normalize.CONTRAST, "PD");
+        runner.assertNotValid();
+    }
+
+    @Test
+    void foregroundZScoreIsNnUNetsMaskedZScore() throws Exception {
+        runner.setProperty(Normalize.METHOD, Normalize.Method.Z_SCORE_FOREGROUND.getValue());
+        MockFlowFile out = runOne(ANATOMICAL);
+        Image in = input(ANATOMICAL);
+        assertEncoded(out, OutputFormat.NIFTI,
+                Intensity.zScoreInMask(in, org.medprep.ops.ForegroundMask.nonzeroFilled(in)), "anatomical.nii");
+        assertParameters(lastStep(out, "Normalize"), Map.of("Method", "Z-Score over Foreground (nnU-Net)",
+                "Color Images", "Keep Channels", "Output Format", "NIfTI"));
+    }
+
+    @Test
+    void nyulTakesLandmarksAsListOrFileAndChecksThem(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        runner.setProperty(Normalize.METHOD, Normalize.Method.NYUL.getValue());
+        runner.assertNotValid(); // Standard Landmarks required
+        runner.setProperty(Normalize.STANDARD_LANDMARKS, "1,8,15,24,33,42,51,60,70,82");
+        runner.assertNotValid(); // 10 landmarks, 11 percentiles
+        runner.setProperty(Normalize.STANDARD_LANDMARKS, "1,8,15,24,33,42,51,60,70,82,82");
+        runner.assertNotValid(); // not increasing
+        runner.setProperty(Normalize.STANDARD_LANDMARKS, tmp.resolve("missing.txt").toString());
+        runner.assertNotValid();
+        runner.setProperty(Normalize.STANDARD_LANDMARKS, "1,8,15,24,33,42,51,60,70,82,100");
+        runner.assertValid();
+        runner.setProperty(Normalize.LANDMARK_PERCENTILES, "1,50,99");
+        runner.assertNotValid();
+        runner.setProperty(Normalize.STANDARD_LANDMARKS, "0, 40, 100");
+        runner.assertValid();
+
+        // The file tools/learn_nyul_landmarks.py writes, learned from a "train" folder.
+        Path train = Files.createDirectories(tmp.resolve("out/train/patient1"));
+        Files.copy(ANATOMICAL, train.resolve("anatomical.nii"));
+        Files.copy(CH2, train.getParent().resolve("ch2.nii.gz"));
+        Path landmarks = tmp.resolve("nyul.txt");
+        org.medprep.testutil.Python.runTool("learn_nyul_landmarks.py", train.getParent().toString(), "--output",
+                landmarks.toString());
+        runner.removeProperty(Normalize.LANDMARK_PERCENTILES);
+        runner.setProperty(Normalize.STANDARD_LANDMARKS, landmarks.toString());
+        MockFlowFile out = runOne(ANATOMICAL);
+
+        // The tool's landmarks equal the mean of each training image's landmarks mapped onto [1, 100].
+        double[] pcs = org.medprep.ops.NyulStandardization.DEFAULT_PERCENTILES;
+        double[] expected = new double[pcs.length];
+        for (Path f : List.of(train.resolve("anatomical.nii"), train.getParent().resolve("ch2.nii.gz"))) {
+            double[] m = org.medprep.ops.NyulStandardization.standardize(input(f), pcs, new double[] {
+                    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, org.medprep.ops.ForegroundMask.Kind.ABOVE_MEAN).landmarks();
+            for (int k = 0; k < m.length; k++) {
+                expected[k] += (1 + (m[k] - m[0]) / (m[m.length - 1] - m[0]) * 99) / 2;
+            }
+        }
+        double[] learned = Normalize.standardLandmarks(landmarks.toString());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, learned, 1e-9);
+        assertEquals(1.0, learned[0]);
+        assertEquals(100.0, learned[learned.length - 1]);
+
+        Image in = input(ANATOMICAL);
+        assertEncoded(out, OutputFormat.NIFTI, org.medprep.ops.NyulStandardization.standardize(in, pcs, learned,
+                org.medprep.ops.ForegroundMask.Kind.ABOVE_MEAN).image(), "anatomical.nii");
+        JsonNode p = lastStep(out, "Normalize").get("parameters");
+        assertEquals("Nyul Histogram Standardization", p.get("Method").asText());
+        assertEquals(learned.length, p.get("Standard Landmarks").size());
+        assertEquals(learned[3], p.get("Standard Landmarks").get(3).asDouble());
+        assertEquals(pcs.length, p.get("Image Landmarks").size());
+
+        // The tool refuses a validation or test folder.
+        Path test = Files.createDirectories(tmp.resolve("out/test"));
+        Files.copy(CH2, test.resolve("ch2.nii.gz"));
+        AssertionError refused = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+                () -> org.medprep.testutil.Python.runTool("learn_nyul_landmarks.py", test.toString()));
+        assertTrue(refused.getMessage().contains("training split only"), refused.getMessage());
+    }
+
+    @Test
+    void methodValuesAreTheEnumConstants() {
+        runner.setProperty(Normalize.METHOD, "Min-Max");
+        runner.assertNotValid();
+        for (Normalize.Method m : Normalize.Method.values()) {
+            runner.setProperty(Normalize.METHOD, m.getValue());
+            if (m != Normalize.Method.Z_SCORE_FIXED && m != Normalize.Method.NYUL) {
+                runner.assertValid();
+            }
+        }
     }
 }

@@ -180,6 +180,44 @@ class ValidateImageTest {
         assertTrue(reasons.get("nearly-black").contains("nearly black: mean 4.00"), reasons.get("nearly-black"));
     }
 
+    /**
+     * The nearly-black rule judges images wider than 8 bits on their own range (minimum … 99th percentile): real MR
+     * and CT pass, a 16-bit MR-like image with one hot voxel (mean 0.78 on the old 0 … 65535 scale) passes, a
+     * 16-bit image that is 0 in 99.9 % of its samples still fails, and 8-bit images keep the 0 … 255 scale.
+     */
+    @Test
+    void realMrAndCtPassTheBlankRuleWhileNearlyBlankSixteenBitFails() throws Exception {
+        runner.setProperty(ValidateImage.MIN_WIDTH, "16");
+        runner.setProperty(ValidateImage.MIN_HEIGHT, "16");
+        runner.setProperty(ValidateImage.REQUIRED_DICOM_ATTRIBUTES, "Modality");
+        Map<String, Path> real = new LinkedHashMap<>();
+        real.put("anatomical", RealFiles.nibabel("tests/data/anatomical.nii"));
+        real.put("ch2", RealFiles.mricron("ch2.nii.gz"));
+        real.put("siemens-mr", RealFiles.nibabel("nicom/tests/data/slicethickness_empty_string.dcm"));
+        real.put("ct", RealFiles.pydicom("CT_small.dcm"));
+        try (var s = Files.list(RealFiles.pydicom("dicomdirtests/98892003/MR700/4467").getParent())) {
+            for (Path slice : s.sorted().toList()) {
+                real.put("MR700/" + slice.getFileName(), slice);
+            }
+        }
+        for (Map.Entry<String, Path> e : real.entrySet()) {
+            runner.enqueue(e.getValue(), Map.of("filename", e.getKey()));
+        }
+        runner.enqueue(png16(256, 256, (x, y) -> x == 7 && y == 9 ? 65535
+                : (x - 128) * (x - 128) + (y - 128) * (y - 128) < 90 * 90 ? 380 + (x * 7 + y * 13) % 41 : 0),
+                Map.of("filename", "mr-hot-voxel"));
+        runner.enqueue(png16(256, 256, (x, y) -> x < 8 && y < 8 ? 4000 : 0), Map.of("filename", "dots"));
+        runner.run(real.size() + 2);
+        Map<String, String> invalid = new LinkedHashMap<>();
+        for (MockFlowFile ff : runner.getFlowFilesForRelationship(ValidateImage.REL_INVALID)) {
+            invalid.put(ff.getAttribute("filename"), ff.getAttribute("medprep.invalid.reason"));
+        }
+        assertEquals(List.of("dots"), List.copyOf(invalid.keySet()), invalid.toString());
+        assertTrue(invalid.get("dots").contains("nearly black: mean 0.00 on an 8-bit scale from its minimum 0 to its "
+                + "99th percentile 0"), invalid.get("dots"));
+        runner.assertTransferCount(ValidateImage.REL_VALID, real.size() + 1);
+    }
+
     @Test
     void requiredAttributesAndAllowedModalitiesAreChecked() throws Exception {
         runner.setProperty(ValidateImage.REQUIRED_DICOM_ATTRIBUTES, "PatientID, ClinicalTrialSponsorName");
@@ -420,6 +458,18 @@ class ValidateImageTest {
     }
 
     /** An 8-bit grayscale PNG encoded by the JDK's ImageIO. */
+    private static byte[] png16(int w, int h, Pixel p) throws Exception {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_USHORT_GRAY);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.getRaster().setSample(x, y, 0, p.at(x, y));
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(img, "png", out);
+        return out.toByteArray();
+    }
+
     private static byte[] png(int w, int h, Pixel p) throws Exception {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
         for (int y = 0; y < h; y++) {

@@ -14,6 +14,11 @@ public final class RealFiles {
     /** python3-skimage's sample images. */
     public static final Path SKIMAGE = Path.of("/usr/lib/python3/dist-packages/skimage/data");
 
+    /** python3-nibabel's package folder (test data under tests/data and nicom/tests/data). */
+    public static final Path NIBABEL = Path.of("/usr/lib/python3/dist-packages/nibabel");
+    /** mricron-data's templates (Colin27 "ch2" T1 volumes). */
+    public static final Path MRICRON = Path.of("/usr/share/mricron/templates");
+
     private RealFiles() {
     }
 
@@ -25,6 +30,16 @@ public final class RealFiles {
     /** A python3-skimage sample image, e.g. "camera.png". */
     public static Path skimage(String name) {
         return existing(SKIMAGE.resolve(name));
+    }
+
+    /** A python3-nibabel data file, e.g. "tests/data/anatomical.nii". */
+    public static Path nibabel(String relative) {
+        return existing(NIBABEL.resolve(relative));
+    }
+
+    /** A mricron-data template, e.g. "ch2.nii.gz" (Colin27 T1, uint8, 181 × 217 × 181, 1 mm). */
+    public static Path mricron(String name) {
+        return existing(MRICRON.resolve(name));
     }
 
     /** The first {@code fraction} of a real file's bytes: a truncated copy. */
