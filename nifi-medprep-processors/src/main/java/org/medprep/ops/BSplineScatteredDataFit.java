@@ -2,6 +2,7 @@
 package org.medprep.ops;
 
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * Multilevel B-spline approximation of scattered data on a uniform control-point lattice, in any number of
@@ -29,9 +30,10 @@ import java.util.Arrays;
  * <p><b>Orders</b> 1, 2 and 3 (linear, quadratic, cubic); N4 uses 3. <b>Layout</b>: a lattice's coefficients are
  * one flat array, dimension 0 fastest (x, then y, then z: the {@link org.medprep.image.Image} order).
  *
- * <p><b>Threads and determinism</b>: the points are accumulated in a fixed number of chunks (independent of the
- * thread count), and the chunks are summed in order; grid evaluation computes every sample by the same
- * operations on any thread. Results are therefore bit-identical for every thread count.
+ * <p><b>Threads and determinism</b>: {@code threads} ≤ 1 runs on the calling thread; more runs on the common
+ * ForkJoin pool (all cores). The points are accumulated in a fixed number of chunks (independent of the thread
+ * count), and the chunks are summed in order; grid evaluation computes every sample by the same operations on any
+ * thread. Results are therefore bit-identical for every thread count.
  */
 public final class BSplineScatteredDataFit {
 
@@ -40,6 +42,9 @@ public final class BSplineScatteredDataFit {
 
     /** Number of chunks the points are accumulated in (fixed, so the sums do not depend on the thread count). */
     private static final int CHUNKS = 32;
+
+    /** Largest points × (order+1)^D for which a {@link LevelFitter} keeps each point's factors (32 MB). */
+    public static final int PREPARED_LIMIT = 1 << 22;
 
     private BSplineScatteredDataFit() {
     }
@@ -104,6 +109,21 @@ public final class BSplineScatteredDataFit {
             }
             return new Lattice(size, order, c);
         }
+    }
+
+    /**
+     * Runs {@code body} over [0, count) in contiguous ranges: on the calling thread when threads ≤ 1, else split in
+     * up to 4·threads ranges on the common ForkJoin pool (no pool is created per call: N4 calls this twice per
+     * iteration). Bodies write disjoint outputs, so the split never changes a result.
+     */
+    static void parallelFor(int count, int threads, Resample.RangeBody body) {
+        int parts = threads <= 1 ? 1 : Math.min(count, 4 * threads);
+        if (parts <= 1) {
+            body.run(0, count);
+            return;
+        }
+        IntStream.range(0, parts).parallel().forEach(k -> body.run((int) ((long) count * k / parts),
+                (int) ((long) count * (k + 1) / parts)));
     }
 
     /** The centred B-spline of {@code order} (1..3) at v (ITK's BSplineKernelFunction). */
@@ -230,75 +250,195 @@ public final class BSplineScatteredDataFit {
 
     /**
      * One level of the weighted fit on a lattice of {@code size} control points (Lee et al. 1997 with confidence
-     * weights): the N4 bias-field update, called once per N4 iteration.
+     * weights). Same as {@code new LevelFitter(t, weights, epsilon, size, order, threads).fit(values, threads)}.
      */
     public static Lattice fitLevel(double[] t, double[] values, double[] weights, double[] epsilon, int[] size,
                                    int order, int threads) {
-        checkOrder(order);
-        int dims = size.length;
-        int n = values.length;
-        int latticeCount = 1;
-        int[] stride = new int[dims];
-        for (int d = 0; d < dims; d++) {
-            if (size[d] <= order) {
-                throw new IllegalArgumentException("the number of control points must exceed the spline order");
+        if (t.length != values.length * size.length) {
+            throw new IllegalArgumentException("fit: coordinates and values disagree in count");
+        }
+        return new LevelFitter(t, weights, epsilon, size, order, threads).fit(values, threads);
+    }
+
+    /**
+     * One level of the weighted fit for fixed points, weights and lattice size, fitted to any number of value
+     * sets (N4 fits a new residual at every iteration of a level). Everything that does not depend on the values
+     * is computed once: each point's first control point, and — when the points × (order+1)^D weights fit in
+     * {@value #PREPARED_LIMIT} doubles — each point's factors {@code w·B_c³/S}, and the denominators ω. A fit is
+     * then {@code δ_c = Σ z·w·B_c³/S}, {@code φ_c = δ_c/ω_c}, summed in the same fixed chunks either way, so the
+     * prepared and the on-the-fly paths give identical bits.
+     */
+    public static final class LevelFitter {
+        private final int dims;
+        private final int order;
+        private final int[] size;
+        private final int n;
+        private final int chunks;
+        private final int neighbours;
+        private final int latticeCount;
+        private final int[] stride;
+        private final double[] t;
+        private final double[] weights;
+        private final double[] epsilon;
+        private final int[] first;
+        private final double[] factors;
+        private final double[] omega;
+
+        /**
+         * @param t       normalized coordinates, D per point (see {@link #fit})
+         * @param weights confidence weights or null for 1
+         * @param epsilon per-dimension end tolerance
+         * @param size    control points per dimension (each &gt; order)
+         * @param order   spline order 1..3
+         * @param threads threads for the preparation
+         */
+        public LevelFitter(double[] t, double[] weights, double[] epsilon, int[] size, int order, int threads) {
+            checkOrder(order);
+            this.dims = size.length;
+            this.order = order;
+            this.size = size.clone();
+            this.n = t.length / dims;
+            if (t.length != n * dims || epsilon.length != dims || (weights != null && weights.length != n)) {
+                throw new IllegalArgumentException("fit: coordinates, weights and epsilon disagree in count");
             }
-            stride[d] = latticeCount;
-            latticeCount *= size[d];
+            this.t = t;
+            this.weights = weights;
+            this.epsilon = epsilon.clone();
+            int count = 1;
+            stride = new int[dims];
+            int nb = 1;
+            for (int d = 0; d < dims; d++) {
+                if (size[d] <= order) {
+                    throw new IllegalArgumentException("the number of control points must exceed the spline order");
+                }
+                stride[d] = count;
+                count *= size[d];
+                nb *= order + 1;
+            }
+            this.latticeCount = count;
+            this.neighbours = nb;
+            this.chunks = Math.max(1, Math.min(CHUNKS, n));
+            this.first = new int[n];
+            boolean prepare = (long) n * nb <= PREPARED_LIMIT;
+            this.factors = prepare ? new double[n * nb] : null;
+            double[][] omegaPart = new double[chunks][];
+            parallelFor(chunks, threads, (from, to) -> prepare(from, to, omegaPart));
+            omega = new double[latticeCount];
+            for (int c = 0; c < chunks; c++) {
+                for (int j = 0; j < latticeCount; j++) {
+                    omega[j] += omegaPart[c][j];
+                }
+            }
         }
-        int k1 = order + 1;
-        int neighbours = 1;
-        for (int d = 0; d < dims; d++) {
-            neighbours *= k1;
-        }
-        int chunks = Math.max(1, Math.min(CHUNKS, n));
-        double[][] delta = new double[chunks][];
-        double[][] omega = new double[chunks][];
-        int lc = latticeCount;
-        int nb = neighbours;
-        Resample.parallelFor(chunks, threads, (from, to) -> {
-            double[] w = new double[dims * k1];
-            int[] base = new int[dims];
-            double[] b = new double[nb];
-            int[] offs = new int[nb];
-            for (int c = from; c < to; c++) {
-                double[] dl = new double[lc];
-                double[] om = new double[lc];
-                int start = (int) ((long) n * c / chunks);
-                int end = (int) ((long) n * (c + 1) / chunks);
-                for (int i = start; i < end; i++) {
-                    double wc = weights == null ? 1 : weights[i];
-                    for (int d = 0; d < dims; d++) {
-                        double p = position(t[i * dims + d], size[d] - order, epsilon[d]);
-                        base[d] = (int) Math.floor(p);
-                        weights(order, p, w, d * k1);
+
+        /** Chunks [from, to): first control points, factors, partial ω. */
+        private void prepare(int from, int to, double[][] omegaPart) {
+            int nb = neighbours;
+            {
+                Scratch s = new Scratch(dims, order, nb);
+                for (int c = from; c < to; c++) {
+                    double[] om = new double[latticeCount];
+                    for (int i = chunkStart(c); i < chunkStart(c + 1); i++) {
+                        double wc = weights == null ? 1 : weights[i];
+                        double s2 = point(i, s);
+                        first[i] = s.offs[0];
+                        for (int m = 0; m < nb; m++) {
+                            double bm = s.b[m];
+                            double b2 = bm * bm;
+                            om[s.offs[m]] += wc * b2;
+                            if (factors != null) {
+                                factors[i * nb + m] = b2 * bm * wc / s2;
+                            }
+                        }
                     }
-                    double s2 = tensor(dims, k1, w, base, stride, b, offs);
-                    double z = values[i];
+                    omegaPart[c] = om;
+                }
+            }
+        }
+
+        private int chunkStart(int c) {
+            return (int) ((long) n * c / chunks);
+        }
+
+        /** Per-thread work arrays. */
+        private static final class Scratch {
+            final double[] w;
+            final int[] base;
+            final double[] b;
+            final int[] offs;
+
+            Scratch(int dims, int order, int nb) {
+                w = new double[dims * (order + 1)];
+                base = new int[dims];
+                b = new double[nb];
+                offs = new int[nb];
+            }
+        }
+
+        /** Fills the scratch with point i's tensor weights and offsets; returns Σ B². */
+        private double point(int i, Scratch s) {
+            int k1 = order + 1;
+            for (int d = 0; d < dims; d++) {
+                double p = position(t[i * dims + d], size[d] - order, epsilon[d]);
+                s.base[d] = (int) Math.floor(p);
+                BSplineScatteredDataFit.weights(order, p, s.w, d * k1);
+            }
+            return tensor(dims, k1, s.w, s.base, stride, s.b, s.offs);
+        }
+
+        /** The lattice fitted to {@code values} (one per point). */
+        public Lattice fit(double[] values, int threads) {
+            if (values.length != n) {
+                throw new IllegalArgumentException("fit: " + values.length + " values for " + n + " points");
+            }
+            int nb = neighbours;
+            int[] rel = new int[nb];
+            {
+                Scratch s = new Scratch(dims, order, nb);
+                if (n > 0) {
+                    point(0, s);
                     for (int m = 0; m < nb; m++) {
-                        double bm = b[m];
-                        double b2 = bm * bm;
-                        om[offs[m]] += wc * b2;
-                        dl[offs[m]] += z * (b2 * bm * wc / s2);
+                        rel[m] = s.offs[m] - s.offs[0];
                     }
                 }
-                delta[c] = dl;
-                omega[c] = om;
             }
-        });
-        double[] phi = new double[latticeCount];
-        double[] om = new double[latticeCount];
-        for (int c = 0; c < chunks; c++) {
+            double[][] delta = new double[chunks][];
+            parallelFor(chunks, threads, (from, to) -> {
+                Scratch s = factors == null ? new Scratch(dims, order, nb) : null;
+                for (int c = from; c < to; c++) {
+                    double[] dl = new double[latticeCount];
+                    for (int i = chunkStart(c); i < chunkStart(c + 1); i++) {
+                        double z = values[i];
+                        int f0 = first[i];
+                        if (factors != null) {
+                            int fo = i * nb;
+                            for (int m = 0; m < nb; m++) {
+                                dl[f0 + rel[m]] += z * factors[fo + m];
+                            }
+                        } else {
+                            double wc = weights == null ? 1 : weights[i];
+                            double s2 = point(i, s);
+                            for (int m = 0; m < nb; m++) {
+                                double bm = s.b[m];
+                                dl[s.offs[m]] += z * (bm * bm * bm * wc / s2);
+                            }
+                        }
+                    }
+                    delta[c] = dl;
+                }
+            });
+            double[] phi = new double[latticeCount];
+            for (int c = 0; c < chunks; c++) {
+                for (int j = 0; j < latticeCount; j++) {
+                    phi[j] += delta[c][j];
+                }
+            }
             for (int j = 0; j < latticeCount; j++) {
-                phi[j] += delta[c][j];
-                om[j] += omega[c][j];
+                double v = omega[j] != 0 ? phi[j] / omega[j] : 0;
+                phi[j] = Double.isFinite(v) ? v : 0;
             }
+            return new Lattice(size, order, phi);
         }
-        for (int j = 0; j < latticeCount; j++) {
-            double v = om[j] != 0 ? phi[j] / om[j] : 0;
-            phi[j] = Double.isFinite(v) ? v : 0;
-        }
-        return new Lattice(size, order, phi);
     }
 
     /**
@@ -350,7 +490,7 @@ public final class BSplineScatteredDataFit {
         int neighbours = nb;
         double[] out = new double[n];
         double[] coef = lattice.coefficients;
-        Resample.parallelFor(n, threads, (from, to) -> {
+        parallelFor(n, threads, (from, to) -> {
             double[] w = new double[dims * k1];
             int[] base = new int[dims];
             double[] b = new double[neighbours];
@@ -477,7 +617,7 @@ public final class BSplineScatteredDataFit {
         }
         double[] coef = lattice.coefficients;
         int top = dims - 1;
-        Resample.parallelFor(grid[top], threads, (from, to) -> {
+        parallelFor(grid[top], threads, (from, to) -> {
             double[][] scratch = new double[dims][];
             for (int d = 0; d < dims; d++) {
                 scratch[d] = new double[latStride[d]];
@@ -506,6 +646,20 @@ public final class BSplineScatteredDataFit {
         int off = outOffset + i * gridStride[d];
         if (d == 0) {
             sink.put(off, col[0]);
+            return;
+        }
+        if (d == 1) {
+            // the innermost line, inline: sample x sums the k1 coefficients from base[0][x]
+            int[] b0 = base[0];
+            double[] w0 = w[0];
+            for (int x = 0; x < grid[0]; x++) {
+                int bx = b0[x];
+                double v = 0;
+                for (int k = 0; k < k1; k++) {
+                    v += w0[x * k1 + k] * col[bx + k];
+                }
+                sink.put(off + x, v);
+            }
             return;
         }
         for (int j = 0; j < grid[d - 1]; j++) {

@@ -25,7 +25,7 @@ import org.medprep.ops.N4BiasField;
  *   org.medprep.bench.N4Benchmark IN.nii[.gz] [runs=3] [threads=all]
  * </pre>
  * Prints one JSON line: size, threads, the seconds (wall) and cpu_seconds (whole JVM process) of each timed run,
- * the warm-up's seconds and the iterations per level.
+ * the warm-up's seconds, the iterations per level and the mask voxels on the shrunk grid.
  */
 public final class N4Benchmark {
 
@@ -53,7 +53,7 @@ public final class N4Benchmark {
             cpus.add(String.format(Locale.ROOT, "%.3f", (OS.getProcessCpuTime() - c0) / 1e9));
         }
         System.out.printf(Locale.ROOT, "{\"file\":\"%s\",\"size\":[%d,%d,%d],\"threads\":%d,\"seconds\":%s,"
-                        + "\"cpu_seconds\":%s,\"warmup_seconds\":%.3f,\"iterations\":%s}%n", args[0], in.width(),
-                in.height(), in.depth(), threads, secs, cpus, warm, Arrays.toString(r.iterations()));
+                        + "\"cpu_seconds\":%s,\"warmup_seconds\":%.3f,\"iterations\":%s,\"shrunk_mask_voxels\":%d}%n", args[0], in.width(),
+                in.height(), in.depth(), threads, secs, cpus, warm, Arrays.toString(r.iterations()), r.maskVoxels());
     }
 }
