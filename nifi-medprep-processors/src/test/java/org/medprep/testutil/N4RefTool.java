@@ -49,7 +49,27 @@ public final class N4RefTool {
      */
     public static Run run(Path in, Path out, int shrink, String iterations, Path bias)
             throws IOException, InterruptedException {
-        List<String> cmd = List.of(executable().toString(), in.toString(), out.toString(), Integer.toString(shrink),
+        return run(executable(), in, out, shrink, iterations, bias);
+    }
+
+    /**
+     * The 2D twin {@code N4Ref2D} (N4Ref.cxx with image dimension 2, built beside N4Ref) on a NIfTI of depth 1.
+     *
+     * @throws AssertionError as {@link #run}
+     */
+    public static Run run2d(Path in, Path out, int shrink, String iterations, Path bias)
+            throws IOException, InterruptedException {
+        Path tool = executable().resolveSibling("N4Ref2D");
+        if (!Files.isExecutable(tool)) {
+            throw new AssertionError("The ITK N4 reference tool " + tool + " is missing: build it with "
+                    + "tools/n4ref/build.sh (./medprep test does this and passes -Dmedprep.n4ref).");
+        }
+        return run(tool, in, out, shrink, iterations, bias);
+    }
+
+    private static Run run(Path tool, Path in, Path out, int shrink, String iterations, Path bias)
+            throws IOException, InterruptedException {
+        List<String> cmd = List.of(tool.toString(), in.toString(), out.toString(), Integer.toString(shrink),
                 iterations, bias.toString());
         Path err = Files.createTempFile("medprep-n4ref", ".err");
         try {
