@@ -32,7 +32,7 @@ public abstract class ImageTransformProcessor extends AbstractProcessor {
                     + "says why.")
             .build();
 
-    private static final Set<Relationship> RELATIONSHIPS = Set.of(REL_SUCCESS, REL_FAILURE);
+    private volatile Set<Relationship> relationships = Set.of(REL_SUCCESS, REL_FAILURE);
 
     private volatile ImageTransformer.Settings settings;
 
@@ -51,8 +51,25 @@ public abstract class ImageTransformProcessor extends AbstractProcessor {
      */
     protected abstract ImageTransformer.Operation operation(ProcessContext context);
 
+    /**
+     * A relationship for the operation's companion image ({@link ImageTransformer.Step#companion()}), added to
+     * success and failure; null (the default) for none.
+     */
+    protected Relationship companionRelationship() {
+        return null;
+    }
+
+    /** Inserted before the extension of the companion FlowFile's filename, e.g. "_bias". */
+    protected String companionSuffix() {
+        return "_companion";
+    }
+
     @Override
     protected void init(ProcessorInitializationContext context) {
+        Relationship companion = companionRelationship();
+        if (companion != null) {
+            relationships = Set.of(REL_SUCCESS, REL_FAILURE, companion);
+        }
         List<PropertyDescriptor> all = new ArrayList<>(transformProperties());
         all.add(ColorImagesProperty.COLOR_IMAGES);
         all.add(OutputFormatProperty.OUTPUT_FORMAT);
@@ -66,7 +83,7 @@ public abstract class ImageTransformProcessor extends AbstractProcessor {
 
     @Override
     public final Set<Relationship> getRelationships() {
-        return RELATIONSHIPS;
+        return relationships;
     }
 
     /** The operation and the shared properties, resolved once per scheduling (not per FlowFile). */
@@ -78,6 +95,6 @@ public abstract class ImageTransformProcessor extends AbstractProcessor {
     @Override
     public final void onTrigger(ProcessContext context, ProcessSession session) {
         ImageTransformer.onTrigger(settings, session, getLogger(), getClass().getSimpleName(), REL_SUCCESS,
-                REL_FAILURE);
+                REL_FAILURE, companionRelationship(), companionSuffix());
     }
 }

@@ -45,10 +45,16 @@ public final class ImageTransformer {
      * @param image      the result
      * @param parameters effective parameter values, recorded in history and provenance
      * @param attributes extra attributes to write (e.g. letterbox scale and offsets)
+     * @param companion  a second image for the processor's companion relationship (e.g. CorrectBiasField's bias
+     *                   field), or null: sent as a child FlowFile of the input, encoded in the same Output Format
      */
-    public record Step(Image image, Map<String, ?> parameters, Map<String, String> attributes) {
+    public record Step(Image image, Map<String, ?> parameters, Map<String, String> attributes, Image companion) {
+        public Step(Image image, Map<String, ?> parameters, Map<String, String> attributes) {
+            this(image, parameters, attributes, null);
+        }
+
         public Step(Image image, Map<String, ?> parameters) {
-            this(image, parameters, Map.of());
+            this(image, parameters, Map.of(), null);
         }
     }
 
@@ -97,6 +103,18 @@ public final class ImageTransformer {
      */
     public static void onTrigger(Settings settings, ProcessSession session, ComponentLog log, String processor,
                                  Relationship success, Relationship failure) {
+        onTrigger(settings, session, log, processor, success, failure, null, null);
+    }
+
+    /**
+     * As {@link #onTrigger(Settings, ProcessSession, ComponentLog, String, Relationship, Relationship)}; when the
+     * step has a companion image and {@code companionRelationship} is not null, the companion goes there too, as a
+     * child FlowFile of the input (its attributes, filename with {@code companionSuffix} before the extension,
+     * the step recorded in its history and one CONTENT_MODIFIED event of its own).
+     */
+    public static void onTrigger(Settings settings, ProcessSession session, ComponentLog log, String processor,
+                                 Relationship success, Relationship failure, Relationship companionRelationship,
+                                 String companionSuffix) {
         FlowFile flowFile = session.get();
         if (flowFile == null) {
             return;
@@ -112,6 +130,13 @@ public final class ImageTransformer {
             Step step = operation.apply(input, decoded.header(), flowFile);
             ByteArrayOutputStream encoded = new ByteArrayOutputStream(format.bufferSizeHint(step.image()));
             format.write(step.image(), encoded);
+            Image companion = companionRelationship == null ? null : step.companion();
+            ByteArrayOutputStream encodedCompanion = null;
+            if (companion != null) {
+                encodedCompanion = new ByteArrayOutputStream(format.bufferSizeHint(companion));
+                format.write(companion, encodedCompanion);
+            }
+            FlowFile child = companion == null ? null : session.create(flowFile);
             FlowFile out = session.write(flowFile, o -> encoded.writeTo(o));
             Map<String, String> attributes = new HashMap<>(ImageAttributes.size(step.image()));
             attributes.putAll(step.attributes());
@@ -123,6 +148,20 @@ public final class ImageTransformer {
             parameters.put("Color Images", settings.colorName());
             parameters.put("Output Format", format.displayName());
             out = StepRecorder.contentModified(session, out, processor, parameters, millisSince(start));
+            if (child != null) {
+                ByteArrayOutputStream bytes = encodedCompanion;
+                child = session.write(child, o -> bytes.writeTo(o));
+                Map<String, String> childAttributes = new HashMap<>(ImageAttributes.size(companion));
+                childAttributes.put(CoreAttributes.MIME_TYPE.key(), format.mimeType());
+                String base = renamed(child.getAttribute(CoreAttributes.FILENAME.key()), format);
+                childAttributes.put(CoreAttributes.FILENAME.key(), base.substring(0,
+                        base.length() - format.extension().length()) + companionSuffix + format.extension());
+                child = session.putAllAttributes(child, childAttributes);
+                Map<String, Object> childParameters = new LinkedHashMap<>(parameters);
+                childParameters.put("Output", companionRelationship.getName());
+                child = StepRecorder.contentModified(session, child, processor, childParameters, millisSince(start));
+                session.transfer(child, companionRelationship);
+            }
             session.transfer(out, success);
             return;
         } catch (ImageReadException e) {
