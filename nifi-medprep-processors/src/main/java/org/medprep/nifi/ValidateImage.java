@@ -153,8 +153,10 @@ public class ValidateImage extends AbstractProcessor {
                     + "are on their own 0-255 scale; every other image (16-bit, signed, float: MR, CT, 12-bit X-ray) "
                     + "on the scale of its own range, minimum (0) to 99th percentile (255), so a 16-bit MR or a CT "
                     + "whose values use a small part of the type's range is not mistaken for black, while an image "
-                    + "that is at its minimum in 99 % of its samples is. 0 disables the check. Constant images are "
-                    + "always invalid.")
+                    + "that is at its minimum in 99 % of its samples is. A constant image is blank and invalid. 0 "
+                    + "disables both checks: set it on a step that validates single slices of a series (an all-zero "
+                    + "slice above the head is part of an MR volume; dropping it would cut the volume) and leave "
+                    + "the blank check to the series.")
             .required(true)
             .defaultValue("5")
             .addValidator(StandardValidators.createNonNegativeFloatingPointValidator(255))
@@ -388,7 +390,7 @@ public class ValidateImage extends AbstractProcessor {
         double threshold = s.blankThreshold();
         if (stats.count() == 0) {
             problems.add("Every voxel is NaN.");
-        } else if (stats.constant()) {
+        } else if (threshold > 0 && stats.constant()) {
             problems.add("The image is blank: all " + stats.count() + " samples have the value "
                     + ImageAttributes.number(stats.min()) + ".");
         } else if (threshold > 0) {

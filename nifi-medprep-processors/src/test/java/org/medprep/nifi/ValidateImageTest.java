@@ -180,6 +180,16 @@ class ValidateImageTest {
         assertTrue(reasons.get("nearly-black").contains("nearly black: mean 4.00"), reasons.get("nearly-black"));
     }
 
+    /** Blank Mean Threshold 0 (a step validating single slices of a series) lets constant and dark slices pass. */
+    @Test
+    void thresholdZeroTurnsOffTheBlankAndNearlyBlackChecks() throws Exception {
+        runner.setProperty(ValidateImage.BLANK_MEAN_THRESHOLD, "0");
+        runner.enqueue(png(256, 256, (x, y) -> 0), Map.of("filename", "all-zero"));
+        runner.enqueue(png(256, 256, (x, y) -> (x + y) % 9), Map.of("filename", "nearly-black"));
+        runner.run(2);
+        runner.assertAllFlowFilesTransferred(ValidateImage.REL_VALID, 2);
+    }
+
     /**
      * The nearly-black rule judges images wider than 8 bits on their own range (minimum … 99th percentile): real MR
      * and CT pass, a 16-bit MR-like image with one hot voxel (mean 0.78 on the old 0 … 65535 scale) passes, a
