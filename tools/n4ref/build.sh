@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-# Builds the ITK 5.2 N4 reference (N4Ref.cxx and CMakeLists.txt: unchanged copies of the project's shared
-# reference tool ../shared/tools/n4ref, the one issue 8 names) into BUILD_DIR (default: build/ next to this
-# script) and prints the executable's path on its last line. Incremental: an up-to-date build takes about a second.
+# Builds the ITK 5.2 N4 reference N4Ref (N4Ref.cxx: an unchanged copy of the project's shared reference tool
+# ../shared/tools/n4ref, the one issue 8 names; CMakeLists.txt: that one's plus the 2D twin N4Ref2D.cxx) into
+# BUILD_DIR (default: build/ next to this script) and prints N4Ref's path on its last line (N4Ref2D lies beside it).
+# Incremental: an up-to-date build takes about a second.
 # Needs the Debian packages libinsighttoolkit5-dev, cmake and g++ (./medprep test installs them).
 # usage: build.sh [BUILD_DIR]
 #   then: N4Ref in.nii[.gz] out.nii[.gz] [shrink=4] [iterations=50x50x50x50] [bias_out.nii.gz]

@@ -54,7 +54,7 @@ public final class BSplineScatteredDataFit {
      *
      * @param size         control points per dimension (dimension 0 first), each &gt; order
      * @param order        spline order (1..3)
-     * @param coefficients one value per control point, dimension 0 fastest
+     * @param coefficients one value per control point, dimension 0 fastest (the live array: not copied)
      */
     public record Lattice(int[] size, int order, double[] coefficients) {
 
@@ -293,6 +293,11 @@ public final class BSplineScatteredDataFit {
          * @param threads threads for the preparation
          */
         public LevelFitter(double[] t, double[] weights, double[] epsilon, int[] size, int order, int threads) {
+            this(t, weights, epsilon, size, order, threads, PREPARED_LIMIT);
+        }
+
+        /** As above, keeping the factors only when points × (order+1)^D ≤ {@code limit} (tests use 0). */
+        LevelFitter(double[] t, double[] weights, double[] epsilon, int[] size, int order, int threads, long limit) {
             checkOrder(order);
             this.dims = size.length;
             this.order = order;
@@ -319,7 +324,7 @@ public final class BSplineScatteredDataFit {
             this.neighbours = nb;
             this.chunks = Math.max(1, Math.min(CHUNKS, n));
             this.first = new int[n];
-            boolean prepare = (long) n * nb <= PREPARED_LIMIT;
+            boolean prepare = (long) n * nb <= limit;
             this.factors = prepare ? new double[n * nb] : null;
             double[][] omegaPart = new double[chunks][];
             parallelFor(chunks, threads, (from, to) -> prepare(from, to, omegaPart));

@@ -93,6 +93,27 @@ class BSplineScatteredDataFitTest {
     }
 
     @Test
+    void preparedAndOnTheFlyFitsAreIdentical() {
+        Random rnd = new Random(13);
+        int n = 3000;
+        double[] t = new double[3 * n];
+        double[] z = new double[n];
+        double[] w = new double[n];
+        for (int i = 0; i < n; i++) {
+            for (int d = 0; d < 3; d++) {
+                t[3 * i + d] = rnd.nextDouble();
+            }
+            z[i] = rnd.nextGaussian();
+            w[i] = rnd.nextDouble();
+        }
+        double[] eps = {1e-4, 1e-4, 1e-4};
+        int[] size = {5, 7, 4};
+        var prepared = new BSplineScatteredDataFit.LevelFitter(t, w, eps, size, 3, 2);
+        var onTheFly = new BSplineScatteredDataFit.LevelFitter(t, w, eps, size, 3, 1, 0);
+        assertArrayEquals(prepared.fit(z, 2).coefficients(), onTheFly.fit(z, 1).coefficients(), 0.0);
+    }
+
+    @Test
     void pointsOutsideTheDomainAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> BSplineScatteredDataFit.fitLevel(new double[]{1.2},
                 new double[]{1}, null, new double[]{1e-3}, new int[]{4}, 3, 1));
