@@ -217,58 +217,88 @@ def check_refused_series(c, inp, out, slices, where, reason):
         print(f"e2e-ct: {where}: refused: {reasons[0][:200]}", flush=True)
 
 
-def check_lineage(c, nifi, out, expected):
-    events = nifi.provenance_query()["provenanceEvents"]
-    cache, sends = {}, {}
+class Provenance:
+    """Provenance events of a NiFi, read once each, and the whole lineage of a FlowFile."""
 
-    def full(ev_id):
+    def __init__(self, nifi):
+        self.nifi, self.cache = nifi, {}
+
+    def event(self, ev_id):
         k = str(ev_id)
-        if k not in cache:
-            cache[k] = nifi.get(f"/provenance-events/{ev_id}")["provenanceEvent"]
-        return cache[k]
-    for e in events:
-        if e["eventType"] == "SEND" and e.get("componentType") == "PutFile":
-            uri = full(e["id"]).get("transitUri") or ""
-            if uri.endswith(".nii.gz"):
-                sends[os.path.realpath(urllib.parse.unquote(urllib.parse.urlparse(uri).path))] = e["flowFileUuid"]
+        if k not in self.cache:
+            self.cache[k] = self.nifi.get(f"/provenance-events/{ev_id}")["provenanceEvent"]
+        return self.cache[k]
+
+    def sends(self, suffix):
+        """{written file's real path: FlowFile uuid} of PutFile's SEND events for files ending in suffix."""
+        out = {}
+        for e in self.nifi.provenance_query()["provenanceEvents"]:
+            if e["eventType"] == "SEND" and e.get("componentType") == "PutFile":
+                uri = self.event(e["id"]).get("transitUri") or ""
+                if uri.endswith(suffix):
+                    out[os.path.realpath(urllib.parse.unquote(urllib.parse.urlparse(uri).path))] = e["flowFileUuid"]
+        return out
+
+    # NiFi computes a lineage over at most 100 FlowFiles ("Cannot compute lineage for more than 100 FlowFiles"), in
+    # the REST API as in the UI: the parents of a JOIN of more slices are read one by one, a spread sample of them.
+    LINEAGE_LIMIT, SAMPLE = 100, 8
+
+    def lineage(self, uuid):
+        """Every event behind a FlowFile. Its own lineage stops where it was made from others: at MergeContent's
+        JOIN (the slices) and, when the written volume is the copy made for the sidecar branch, at the CLONE; parents
+        are expanded until none is left, as a user clicking "Find parents" in the UI would. For a JOIN of more than
+        NiFi's 100-FlowFile lineage limit, SAMPLE parents spread over the list are expanded one by one."""
+        ids = {x["id"] for x in self.nifi.lineage(uuid)["nodes"] if x["type"] == "EVENT"}
+        expanded = set()
+        while True:
+            todo = [i for i in ids if i not in expanded and self.event(i)["eventType"] in ("JOIN", "CLONE", "FORK")]
+            if not todo:
+                return [self.event(i) for i in ids]
+            for i in todo:
+                expanded.add(i)
+                parents = self.event(i).get("parentUuids") or []
+                if len(parents) <= self.LINEAGE_LIMIT:
+                    ids |= {x["id"] for x in self.nifi.parents(i)["nodes"] if x["type"] == "EVENT"}
+                    continue
+                step = max(1, (len(parents) - 1) // (self.SAMPLE - 1))
+                for p in sorted(parents)[::step][:self.SAMPLE - 1] + [sorted(parents)[-1]]:
+                    ids |= {x["id"] for x in self.nifi.lineage(p)["nodes"] if x["type"] == "EVENT"}
+
+
+def check_steps(c, name, evs, steps):
+    """Exactly `count` events of each medprep processor, each carrying its step JSON with parameters and version."""
+    for proc, count in steps.items():
+        mine = [e for e in evs if e["componentType"] == proc]
+        c.check(len(mine) == count, f"{name}: {len(mine)} {proc} events in lineage, expected {count}")
+        for e in mine:
+            try:
+                step = json.loads(e.get("details") or "")
+            except json.JSONDecodeError:
+                step = {}
+            c.check(step.get("processor") == proc and isinstance(step.get("parameters"), dict)
+                    and step.get("version") == BUNDLE_VERSION,
+                    f"{name}: {proc} event details lack processor/parameters/version: {e.get('details')!r}")
+    c.check(any(e["eventType"] == "SEND" and e["componentType"] == "PutFile" for e in evs),
+            f"{name}: no PutFile SEND in its lineage")
+
+
+def check_lineage(c, nifi, out, expected):
+    prov = Provenance(nifi)
+    sends = prov.sends(".nii.gz")
     for path, (uid, n) in expected.items():
         name = os.path.relpath(path, out)
         uuid = sends.get(os.path.realpath(path))
         if not c.check(uuid is not None, f"no SEND provenance event for {name}"):
             continue
-        # a FlowFile's own lineage stops where it was made from others: at MergeContent's JOIN (the slices) and, when
-        # the written volume is the copy made for the sidecar branch, at the CLONE. Expand parents until none is left,
-        # as a user clicking "Find parents" in the UI would.
-        ids = {x["id"] for x in nifi.lineage(uuid)["nodes"] if x["type"] == "EVENT"}
-        expanded = set()
-        while True:
-            todo = [i for i in ids if i not in expanded and full(i)["eventType"] in ("JOIN", "CLONE", "FORK")]
-            if not todo:
-                break
-            for i in todo:
-                expanded.add(i)
-                ids |= {x["id"] for x in nifi.parents(i)["nodes"] if x["type"] == "EVENT"}
-        evs = [full(i) for i in ids]
+        evs = prov.lineage(uuid)
         types = [e["componentType"] for e in evs]
         lists = sum(1 for e in evs if e["componentType"] == "ListFile")
         c.check(lists == n, f"{name}: {lists} ListFile events in its lineage, expected one per slice ({n})")
         c.check(sum(1 for e in evs if e["eventType"] == "JOIN" and e["componentType"] == "MergeContent") == 1,
                 f"{name}: no single MergeContent JOIN in its lineage: {sorted(set(types))}")
-        c.check(sum(1 for t in types if t == "ValidateImage") == n + 1,
+        c.check(types.count("ValidateImage") == n + 1,
                 f"{name}: {types.count('ValidateImage')} ValidateImage events, expected {n} slices + 1 series")
-        for proc, count in SERIES_STEPS.items():
-            mine = [e for e in evs if e["componentType"] == proc]
-            c.check(len(mine) == count, f"{name}: {len(mine)} {proc} events in lineage, expected {count}")
-            for e in mine:
-                try:
-                    step = json.loads(e.get("details") or "")
-                except json.JSONDecodeError:
-                    step = {}
-                c.check(step.get("processor") == proc and isinstance(step.get("parameters"), dict)
-                        and step.get("version") == BUNDLE_VERSION,
-                        f"{name}: {proc} event details lack processor/parameters/version: {e.get('details')!r}")
-        c.check(any(e["eventType"] == "SEND" and e["componentType"] == "PutFile" for e in evs),
-                f"{name}: no PutFile SEND in its lineage")
+        check_steps(c, name, evs, SERIES_STEPS)
 
 
 if __name__ == "__main__":
