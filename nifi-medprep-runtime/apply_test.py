@@ -18,7 +18,11 @@ Runs the launcher as a user would and checks the result with pydicom, nibabel an
     does just before), two of its .npy outputs are remade from their input files by chaining `./medprep apply` over
     the medprep processors of flows/medprep/chest-xray.json's main path (ValidateImage ... Normalize; SplitByPatient
     only routes), each with the properties and parameter values the committed flow gives it, and compared byte for
-    byte.
+    byte;
+  - the issue's N4 acceptance: `apply CorrectBiasField --set "Shrink Factor=4" --set "Maximum Iterations=50,50,50,50"
+    --set "Convergence Threshold=0.0000001" --set "Mask=Otsu" --set "Output Format=NIfTI" in.nii.gz out.nii` on
+    ch2.nii.gz against ITK 5.2's N4 (tools/n4ref) run with `4 50x50x50x50` on the same file: log-bias r >= 0.99 and
+    median relative difference <= 2 % inside an Otsu foreground.
 usage: apply_test.py [--work DIR] [--e2e DIR]
 """
 import argparse
@@ -38,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 MEDPREP = os.path.join(REPO, "medprep")
 CT_SMALL = "/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm"
+CH2 = "/usr/share/mricron/templates/ch2.nii.gz"  # Debian mricron-data: Colin27 T1
 SECRET = "apply-test-patient-key-secret-0123456789"
 
 
@@ -172,6 +177,42 @@ def check_flow_bytes(c, work, e2e):
                                               f"the bytes of the flow's {out}")
 
 
+def check_n4_against_itk(c, work):
+    """The issue's acceptance command: apply CorrectBiasField (shrink 4, 50,50,50,50, convergence 1e-7, Otsu) on
+    mricron-data's ch2.nii.gz and ITK 5.2's N4 (tools/n4ref, `4 50x50x50x50`, its convergence 1e-7 and Otsu mask)
+    on the same file: inside an Otsu foreground (skimage's threshold_otsu, not our code) the log bias fields
+    log(input / corrected) correlate r >= 0.99 and the corrected intensities differ by <= 2 % (median absolute
+    relative difference)."""
+    n4ref = os.path.join(REPO, "tools", "n4ref", "build", "N4Ref")
+    if not c.check(os.access(n4ref, os.X_OK), f"the ITK N4 reference {n4ref} is missing: run tools/n4ref/build.sh "
+                                              f"(./medprep test builds it)"):
+        return
+    from skimage.filters import threshold_otsu
+    d = os.path.join(work, "n4")
+    os.makedirs(d, exist_ok=True)
+    shutil.copyfile(CH2, os.path.join(d, "in.nii.gz"))
+    r = apply(d, "CorrectBiasField", "--set", "Shrink Factor=4", "--set", "Maximum Iterations=50,50,50,50",
+              "--set", "Convergence Threshold=0.0000001", "--set", "Mask=Otsu", "--set", "Output Format=NIfTI",
+              "in.nii.gz", "out.nii")
+    c.check(r.returncode == 0 and r.stdout.startswith("CorrectBiasField -> success"),
+            f"apply CorrectBiasField: exit {r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
+    t = subprocess.run([n4ref, os.path.join(d, "in.nii.gz"), os.path.join(d, "itk.nii.gz"), "4", "50x50x50x50"],
+                       capture_output=True, text=True)
+    if not c.check(t.returncode == 0 and os.path.isfile(os.path.join(d, "out.nii")),
+                   f"N4Ref exit {t.returncode}: {t.stderr.strip()[-300:]}"):
+        return
+    x = np.asarray(nib.load(os.path.join(d, "in.nii.gz")).dataobj, dtype=np.float64)
+    ours = np.asarray(nib.load(os.path.join(d, "out.nii")).dataobj, dtype=np.float64)
+    itk = np.asarray(nib.load(os.path.join(d, "itk.nii.gz")).dataobj, dtype=np.float64)
+    mask = (x > threshold_otsu(x)) & (ours > 0) & (itk > 0)
+    r_log = float(np.corrcoef(np.log(x[mask] / ours[mask]), np.log(x[mask] / itk[mask]))[0, 1])
+    rel = float(np.median(np.abs(ours[mask] - itk[mask]) / itk[mask]))
+    c.check(r_log >= 0.99, f"CorrectBiasField vs ITK N4 on ch2.nii.gz: log-bias r = {r_log:.5f} < 0.99")
+    c.check(rel <= 0.02, f"CorrectBiasField vs ITK N4 on ch2.nii.gz: median relative difference {rel:.4%} > 2 %")
+    print(f"apply test: CorrectBiasField vs ITK N4 on ch2.nii.gz ({mask.sum()} foreground voxels): log-bias r = "
+          f"{r_log:.6f}, median |ours - ITK| / ITK = {rel:.2e}; {r.stdout.strip()}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default=os.path.join(REPO, "work", "apply-test"))
@@ -227,6 +268,7 @@ def main():
         c.check(" ".join(reason.split()) == " ".join(m.group(1).split()), f"reason on stdout {m.group(1)!r} != sidecar's {reason!r}")
 
     check_flow_bytes(c, work, os.path.abspath(args.e2e))
+    check_n4_against_itk(c, work)
 
     print(f"apply test: {c.passed} passed, {c.failed} failed", flush=True)
     return 1 if c.failed or not c.passed else 0
