@@ -86,7 +86,7 @@ import org.medprep.io.ImageReadException.Problem;
  *   <li>UNSUPPORTED: a transfer syntax or encoding the codecs cannot decode, or a codec failure on a supported
  *       one; the message names the transfer syntax and its UID. Also SamplesPerPixel other than 1/3,
  *       BitsAllocated other than 1/8/16/32, Float Pixel Data.</li>
- *   <li>CORRUPT: unparsable data set; pixel data shorter than declared ("pixel data truncated: N of M bytes
+ *   <li>CORRUPT: unparsable data set; pixel data shorter than declared ("The pixel data is truncated: N of M bytes
  *       present"), a file cut inside compressed fragments, malformed RLE (an RLE segment too short to fill its
  *       frame is refused before the frame is allocated: PackBits expands at most 64 ×), header values out of
  *       {@link HeaderChecks}' rules (BitsStored, photometric vs SamplesPerPixel, PixelSpacing range, UIDs; a
@@ -405,7 +405,7 @@ public final class DicomReader {
             throw new ImageReadException(Problem.CORRUPT, "The pixel data cannot be read: " + oneLine(e) + ".", e);
         }
         if (data == null) {
-            throw new ImageReadException(Problem.CORRUPT, "pixel data truncated: " + pd.getVL() + " of "
+            throw new ImageReadException(Problem.CORRUPT, "The pixel data is truncated: " + pd.getVL() + " of "
                     + expectedBytes + " bytes (" + transferSyntaxName(h.transferSyntaxUid) + ").");
         }
         int planar = Attribute.getSingleIntegerValueOrDefault(list, TagFromName.PlanarConfiguration, 0);
@@ -445,7 +445,7 @@ public final class DicomReader {
         }
         long present = Math.min(available, vl < 0 ? 0 : vl);
         if (vl < 0 || available < vl || present < expectedBytes) {
-            throw new ImageReadException(ImageReadException.Problem.CORRUPT, "pixel data truncated: " + present
+            throw new ImageReadException(ImageReadException.Problem.CORRUPT, "The pixel data is truncated: " + present
                     + " of " + expectedBytes + " bytes present (" + transferSyntaxName(h.transferSyntaxUid) + ").");
         }
     }
@@ -461,7 +461,7 @@ public final class DicomReader {
         List<long[]> out = new ArrayList<>();
         while (true) {
             if (pos + 8 > content.length) {
-                throw new ImageReadException(Problem.CORRUPT, "pixel data truncated: the file ends after "
+                throw new ImageReadException(Problem.CORRUPT, "The pixel data is truncated: the file ends after "
                         + items + " compressed fragment items, before the sequence delimiter ("
                         + transferSyntaxName(h.transferSyntaxUid) + ").");
             }
@@ -477,7 +477,7 @@ public final class DicomReader {
                         + (items + 1) + " is not a fragment (" + transferSyntaxName(h.transferSyntaxUid) + ").");
             }
             if (pos + 8 + len > content.length) {
-                throw new ImageReadException(Problem.CORRUPT, "pixel data truncated: " + (content.length - pos - 8)
+                throw new ImageReadException(Problem.CORRUPT, "The pixel data is truncated: " + (content.length - pos - 8)
                         + " of " + len + " bytes of compressed fragment " + (items + 1) + " present ("
                         + transferSyntaxName(h.transferSyntaxUid) + ").");
             }
