@@ -1,12 +1,14 @@
 """Makes a modified copy of a real DICOM series folder for DicomSeriesZipReaderTest (nothing else is changed).
 
 Usage: series_mutant.py SRC_FOLDER OUT_FOLDER [--tilt DEGREES] [--gantry-tag DEGREES] [--move FILE MM]
+                        [--pixel-spacing FILE VALUE]
   --tilt        each slice's ImagePositionPatient is shifted along the column direction (the column cosine of
                 ImageOrientationPatient) by (its position along the slice normal - the first slice's) x
                 tan(DEGREES): how a tilted gantry places the slices of an axially reconstructed series, a
                 sheared stack
   --gantry-tag  GantryDetectorTilt (0018,1120) is set to DEGREES
   --move        the slice in FILE is moved MM along the slice normal
+  --pixel-spacing  the slice in FILE gets PixelSpacing VALUE\\VALUE (any text, e.g. Infinity: pydicom warns)
 Files keep their names. Prints JSON: {"files": n, "maxShiftMm": largest in-plane shift}.
 """
 import argparse
@@ -25,6 +27,7 @@ def main():
     ap.add_argument("--tilt", type=float, default=0.0)
     ap.add_argument("--gantry-tag", type=float)
     ap.add_argument("--move", nargs=2)
+    ap.add_argument("--pixel-spacing", nargs=2)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     datasets = [(name, pydicom.dcmread(os.path.join(a.src, name))) for name in sorted(os.listdir(a.src))]
@@ -42,6 +45,8 @@ def main():
             p = p + float(a.move[1]) * normal
         if a.tilt or a.move:
             ds.ImagePositionPatient = [f"{v:.6f}" for v in p]
+        if a.pixel_spacing and a.pixel_spacing[0] == name:
+            ds.PixelSpacing = [a.pixel_spacing[1], a.pixel_spacing[1]]
         if a.gantry_tag is not None:
             ds.GantryDetectorTilt = f"{a.gantry_tag:g}"
         ds.save_as(os.path.join(a.out, name))

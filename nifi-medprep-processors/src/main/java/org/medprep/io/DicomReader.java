@@ -78,16 +78,20 @@ import org.medprep.io.ImageReadException.Problem;
  *
  * <h2>Errors ({@link ImageReadException.Problem})</h2>
  * <ul>
- *   <li>TOO_LARGE: Rows × Columns × NumberOfFrames exceeds {@link ReadLimits}; checked from a header read that
- *       stops at the Pixel Data tag, so nothing is allocated (checked even when Pixel Data is absent).</li>
+ *   <li>TOO_LARGE: Rows × Columns × NumberOfFrames exceeds {@link ReadLimits}, or the decode's arrays
+ *       ({@link Header#decodeBytesPerSample()}) exceed the memory this JVM can give; checked from a header read
+ *       that stops at the Pixel Data tag, so nothing is allocated (checked even when Pixel Data is absent).</li>
  *   <li>NO_PIXEL_DATA: no Pixel Data element; the message names the SOP class, e.g. "The DICOM object has no
  *       Pixel Data (SOP class Basic Text SR)." (the UID when the class is unknown).</li>
  *   <li>UNSUPPORTED: a transfer syntax or encoding the codecs cannot decode, or a codec failure on a supported
  *       one; the message names the transfer syntax and its UID. Also SamplesPerPixel other than 1/3,
  *       BitsAllocated other than 1/8/16/32, Float Pixel Data.</li>
- *   <li>CORRUPT: unparsable data set; pixel data shorter than declared ("pixel data truncated: N of M bytes
- *       present"), a file cut inside compressed fragments, malformed RLE. A partial or zero-padded image is
- *       never returned.</li>
+ *   <li>CORRUPT: unparsable data set; pixel data shorter than declared ("The pixel data is truncated: N of M bytes
+ *       present"), a file cut inside compressed fragments, malformed RLE (an RLE segment too short to fill its
+ *       frame is refused before the frame is allocated: PackBits expands at most 64 ×), header values out of
+ *       {@link HeaderChecks}' rules (BitsStored, photometric vs SamplesPerPixel, PixelSpacing range, UIDs; a
+ *       retired photometric interpretation is UNSUPPORTED). A partial or zero-padded image is never returned.
+ *       Parser and codec messages follow our sentence cleaned by {@link HeaderChecks#clean}.</li>
  * </ul>
  *
  * <p>Logging: PixelMed's java.util.logging fallback logger ("com.pixelmed") is switched off. PixelMed prints a
@@ -227,11 +231,20 @@ public final class DicomReader {
             }
         }
 
+        /**
+         * Bytes per sample of the arrays a decode holds at its peak: RLE an {@code int} accumulator plus the result;
+         * otherwise PixelMed's value plus our copy.
+         */
+        long decodeBytesPerSample() {
+            long stored = Math.max(1, bitsAllocated() / 8);
+            return RLE.equals(transferSyntaxUid) ? 4 + stored : 2 * stored;
+        }
+
         /** Sizes (TOO_LARGE), presence of Pixel Data, sample format and transfer syntax, in that order. */
         void checkDecodable(ReadLimits limits) throws ImageReadException {
             boolean declaresSize = rows() > 0 && columns() > 0;
             if (declaresSize || hasPixelData()) {
-                limits.check(columns(), rows(), frames(), samplesPerPixel());
+                limits.check(columns(), rows(), frames(), samplesPerPixel(), decodeBytesPerSample());
             }
             if (!hasPixelData()) {
                 String sop = string(TagFromName.SOPClassUID);
@@ -254,6 +267,7 @@ public final class DicomReader {
                         "The DICOM object has BitsAllocated " + bits + " with " + spp
                                 + " samples per pixel; supported are 1 (grayscale), 8, 16 and 32.");
             }
+            HeaderChecks.dicom(this);
             if (!DECODABLE.contains(transferSyntaxUid)) {
                 throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED,
                         "The pixel data is encoded in " + transferSyntaxName(transferSyntaxUid)
@@ -285,6 +299,7 @@ public final class DicomReader {
                 return false;
             });
         } catch (Exception | Error e) {
+            rethrowVmError(e);
             String ts = null;
             try {
                 ts = dis == null ? null : dis.getTransferSyntaxToReadDataSet().getUID();
@@ -309,10 +324,20 @@ public final class DicomReader {
         return new Header(list, ts.getUID(), ts.isBigEndian(), ts.isExplicitVR(), pixelOffset[0]);
     }
 
+    /**
+     * A codec's own errors (e.g. an AssertionError or NoClassDefFoundError inside a decoder) describe the file; the
+     * JVM's (out of memory, internal error) do not and are never turned into a reason. A stack overflow on a deeply
+     * nested data set is the file's.
+     */
+    private static void rethrowVmError(Throwable e) {
+        if (e instanceof VirtualMachineError vm && !(e instanceof StackOverflowError)) {
+            throw vm;
+        }
+    }
+
     private static String oneLine(Throwable e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        m = m.replaceAll("\\s+", " ").trim();
-        return m.length() > 200 ? m.substring(0, 200) + "..." : m;
+        String m = HeaderChecks.clean(e.getMessage());
+        return m.isEmpty() ? "no detail given" : m;
     }
 
     /** Decodes the pixel data of an object whose header passed {@link Header#checkDecodable}. */
@@ -353,9 +378,7 @@ public final class DicomReader {
             DicomInputStream dis = new DicomInputStream(new ByteArrayInputStream(content));
             list.read(dis);
         } catch (Exception | Error e) {
-            if (e instanceof OutOfMemoryError oom) {
-                throw oom;
-            }
+            rethrowVmError(e);
             Problem p = encapsulated && !(e instanceof java.io.EOFException) ? Problem.UNSUPPORTED : Problem.CORRUPT;
             throw new ImageReadException(p, "The pixel data (" + transferSyntaxName(h.transferSyntaxUid)
                     + ") cannot be decoded: " + oneLine(e) + ".", e);
@@ -382,7 +405,7 @@ public final class DicomReader {
             throw new ImageReadException(Problem.CORRUPT, "The pixel data cannot be read: " + oneLine(e) + ".", e);
         }
         if (data == null) {
-            throw new ImageReadException(Problem.CORRUPT, "pixel data truncated: " + pd.getVL() + " of "
+            throw new ImageReadException(Problem.CORRUPT, "The pixel data is truncated: " + pd.getVL() + " of "
                     + expectedBytes + " bytes (" + transferSyntaxName(h.transferSyntaxUid) + ").");
         }
         int planar = Attribute.getSingleIntegerValueOrDefault(list, TagFromName.PlanarConfiguration, 0);
@@ -422,7 +445,7 @@ public final class DicomReader {
         }
         long present = Math.min(available, vl < 0 ? 0 : vl);
         if (vl < 0 || available < vl || present < expectedBytes) {
-            throw new ImageReadException(ImageReadException.Problem.CORRUPT, "pixel data truncated: " + present
+            throw new ImageReadException(ImageReadException.Problem.CORRUPT, "The pixel data is truncated: " + present
                     + " of " + expectedBytes + " bytes present (" + transferSyntaxName(h.transferSyntaxUid) + ").");
         }
     }
@@ -438,7 +461,7 @@ public final class DicomReader {
         List<long[]> out = new ArrayList<>();
         while (true) {
             if (pos + 8 > content.length) {
-                throw new ImageReadException(Problem.CORRUPT, "pixel data truncated: the file ends after "
+                throw new ImageReadException(Problem.CORRUPT, "The pixel data is truncated: the file ends after "
                         + items + " compressed fragment items, before the sequence delimiter ("
                         + transferSyntaxName(h.transferSyntaxUid) + ").");
             }
@@ -454,7 +477,7 @@ public final class DicomReader {
                         + (items + 1) + " is not a fragment (" + transferSyntaxName(h.transferSyntaxUid) + ").");
             }
             if (pos + 8 + len > content.length) {
-                throw new ImageReadException(Problem.CORRUPT, "pixel data truncated: " + (content.length - pos - 8)
+                throw new ImageReadException(Problem.CORRUPT, "The pixel data is truncated: " + (content.length - pos - 8)
                         + " of " + len + " bytes of compressed fragment " + (items + 1) + " present ("
                         + transferSyntaxName(h.transferSyntaxUid) + ").");
             }
@@ -499,9 +522,10 @@ public final class DicomReader {
             throw new ImageReadException(Problem.CORRUPT, "The RLE pixel data has " + frags.size()
                     + " fragments for " + frames + " frames (" + transferSyntaxName(RLE) + ").");
         }
-        int[] acc = new int[Math.multiplyExact(pixels * spp, frames)];
         int segments = spp * bytesPer;
-        byte[] seg = new byte[pixels];
+        // Every segment and its size first, before anything is allocated: PackBits expands 2 bytes into at most
+        // 128, so a segment shorter than pixels / 64 bytes cannot fill its frame (a "bomb" declaring a huge frame
+        // over small fragments is refused here).
         for (int f = 0; f < frames; f++) {
             int base = (int) frags.get(f)[0];
             int end = (int) (frags.get(f)[0] + frags.get(f)[1]);
@@ -516,6 +540,22 @@ public final class DicomReader {
                     throw new ImageReadException(Problem.CORRUPT, "RLE frame " + (f + 1) + " has a bad segment offset ("
                             + transferSyntaxName(RLE) + ").");
                 }
+                if ((to - from) * 64 < pixels) {
+                    throw new ImageReadException(Problem.CORRUPT, "RLE frame " + (f + 1) + " segment " + (s + 1)
+                            + " holds " + (to - from) + " bytes, which expand to at most " + (to - from) * 64
+                            + "; the frame declares " + h.columns() + " x " + h.rows() + " = " + pixels
+                            + " pixels (" + transferSyntaxName(RLE) + ").");
+                }
+            }
+        }
+        int[] acc = new int[Math.multiplyExact(pixels * spp, frames)];
+        byte[] seg = new byte[pixels];
+        for (int f = 0; f < frames; f++) {
+            int base = (int) frags.get(f)[0];
+            int end = (int) (frags.get(f)[0] + frags.get(f)[1]);
+            for (int s = 0; s < segments; s++) {
+                long from = base + u32(c, base + 4 + 4 * s, false);
+                long to = s + 1 < segments ? base + u32(c, base + 8 + 4 * s, false) : end;
                 unpackBitsSegment(c, (int) from, (int) to, seg, f + 1);
                 int channel = s / bytesPer;
                 int shift = 8 * (bytesPer - 1 - s % bytesPer);

@@ -25,8 +25,10 @@ import org.medprep.io.ImageReadException.Problem;
  * <h2>Entries</h2>
  * Directory entries, macOS metadata ({@code __MACOSX/} and {@code ._*}), entries that are not DICOM by content
  * (see {@link ImageFormat#sniff}) and DICOM objects without Pixel Data (e.g. a DICOMDIR) are ignored; every
- * other entry is a slice. Entry names and order do not matter. The sum of entry sizes read is bounded by the
- * largest Java array (TOO_LARGE beyond), so a ZIP bomb cannot exhaust memory before the header checks.
+ * other entry is a slice. Entry names and order do not matter. Entries are inflated with a running bound (the
+ * largest Java array and {@link ReadLimits#availableBytes()}, TOO_LARGE beyond): each entry's first bytes are
+ * sniffed and its DICOM header read, and the pixel bytes the slices declare so far are checked against the
+ * memory this JVM can give before the rest of the entry is inflated, so a ZIP bomb cannot exhaust memory.
  *
  * <h2>Volume</h2>
  * <ul>
@@ -139,7 +141,8 @@ public final class DicomSeriesZipReader {
         }
         DicomReader.Header first = headers.get(0);
         checkSameValues(headers);
-        limits.check(first.columns(), first.rows(), headers.size(), first.samplesPerPixel());
+        limits.check(first.columns(), first.rows(), headers.size(), first.samplesPerPixel(),
+                first.decodeBytesPerSample());
 
         double[] iop = first.doubles(TagFromName.ImageOrientationPatient);
         double[][] axes = DicomReader.orientation(iop);
@@ -169,6 +172,7 @@ public final class DicomSeriesZipReader {
         checkDuplicates(slices);
         checkAlongNormal(slices, axes[2], DicomReader.inPlaneSpacing(first.list), first);
         double spacing = checkSpacing(slices);
+        HeaderChecks.spacing("slice spacing of the series (from ImagePositionPatient)", spacing);
 
         // Decode, in position order, into one volume.
         int rows = first.rows();
@@ -358,10 +362,22 @@ public final class DicomSeriesZipReader {
                 .toPlainString();
     }
 
-    /** The uncompressed bytes of every file entry that may be a slice. */
+    /** Bytes of an entry inflated first, to sniff it and read its DICOM header before inflating the rest. */
+    static final int PREFIX_BYTES = 256 * 1024;
+
+    /**
+     * The uncompressed bytes of every file entry that may be a slice, inflated with a running bound: each entry's
+     * first {@value #PREFIX_BYTES} bytes are sniffed and, for DICOM, its header is read and its declared pixel
+     * bytes added to what the series needs (entries held plus the volume, 2 × the declared bytes) — checked
+     * against {@link ReadLimits#availableBytes()} <em>before</em> the rest is inflated. All inflated bytes, kept
+     * or skipped, stop at the same bound, so neither a ZIP bomb nor a series too big for this JVM is inflated.
+     */
     private static List<byte[]> entries(byte[] content) throws ImageReadException {
         List<byte[]> out = new ArrayList<>();
-        long total = 0;
+        long budget = Math.min(Image.MAX_SAMPLES, ReadLimits.availableBytes());
+        long inflated = 0;
+        long needed = 0;
+        int slices = 0;
         try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(content))) {
             ZipEntry e;
             while ((e = zip.getNextEntry()) != null) {
@@ -371,29 +387,88 @@ public final class DicomSeriesZipReader {
                         || base.startsWith("._")) {
                     continue;
                 }
-                byte[] b = readBounded(zip, Image.MAX_SAMPLES - total);
-                total += b.length;
+                byte[] prefix = zip.readNBytes(PREFIX_BYTES);
+                inflated += prefix.length;
+                boolean dicom;
+                try {
+                    dicom = ImageFormat.sniff(prefix) == ImageFormat.DICOM;
+                } catch (ImageReadException notAnImage) {
+                    dicom = false;
+                }
+                if (!dicom) {
+                    inflated += skipBounded(zip, budget - inflated, budget);
+                    continue;
+                }
+                long declared = declaredPixelBytes(prefix);
+                if (declared > 0) {
+                    slices++;
+                    needed += 2 * declared;
+                    ReadLimits.checkMemory(needed, "The ZIP archive's first " + slices
+                            + " DICOM slices declare " + ReadLimits.gb(needed / 2) + " of pixel data");
+                }
+                byte[] b = readRest(zip, prefix, budget - inflated, budget, declared);
+                inflated += b.length - prefix.length;
                 out.add(b);
             }
         } catch (IOException | IllegalArgumentException e) {
-            throw new ImageReadException(Problem.CORRUPT, "The ZIP archive cannot be read: " + e.getMessage() + ".", e);
+            throw new ImageReadException(Problem.CORRUPT, "The ZIP archive cannot be read"
+                    + (HeaderChecks.clean(e.getMessage()).isEmpty() ? "" : ": " + HeaderChecks.clean(e.getMessage())) + ".", e);
         }
         return out;
     }
 
-    private static byte[] readBounded(InputStream in, long max) throws IOException, ImageReadException {
-        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+    /** Rows × Columns × frames × samples × bytes per sample from a header in {@code prefix}, or 0 when unknown. */
+    private static long declaredPixelBytes(byte[] prefix) {
+        try {
+            DicomReader.Header h = DicomReader.readHeader(prefix);
+            if (!h.hasPixelData() || h.rows() < 1 || h.columns() < 1) {
+                return 0;
+            }
+            return (long) h.rows() * h.columns() * h.frames() * h.samplesPerPixel()
+                    * Math.max(1, h.bitsAllocated() / 8);
+        } catch (ImageReadException | RuntimeException e) {
+            return 0; // the header does not fit in the prefix, or is damaged: the full read will say
+        }
+    }
+
+    private static long skipBounded(InputStream in, long max, long budget) throws IOException, ImageReadException {
         byte[] buf = new byte[65536];
         long n = 0;
         int r;
         while ((r = in.read(buf)) > 0) {
             n += r;
             if (n > max) {
-                throw new ImageReadException(Problem.TOO_LARGE,
-                        "The ZIP archive uncompresses to more bytes than one volume can hold.");
+                throw tooMuch(budget);
+            }
+        }
+        return n;
+    }
+
+    /** {@code prefix} followed by the rest of the entry, at most {@code max} more bytes. */
+    private static byte[] readRest(InputStream in, byte[] prefix, long max, long budget, long declared)
+            throws IOException, ImageReadException {
+        if (prefix.length < PREFIX_BYTES) {
+            return prefix; // the whole entry
+        }
+        // sized from the declared pixel bytes, so a native slice is not copied while the buffer doubles
+        ByteArrayOutputStream bos = new ByteArrayOutputStream(
+                (int) Math.min(Math.min(max, Integer.MAX_VALUE - 8), Math.max(prefix.length, declared + 4096)));
+        bos.write(prefix);
+        byte[] buf = new byte[65536];
+        long n = 0;
+        int r;
+        while ((r = in.read(buf)) > 0) {
+            n += r;
+            if (n > max) {
+                throw tooMuch(budget);
             }
             bos.write(buf, 0, r);
         }
         return bos.toByteArray();
+    }
+
+    private static ImageReadException tooMuch(long budget) {
+        return new ImageReadException(Problem.TOO_LARGE, "The ZIP archive inflates to more than "
+                + ReadLimits.gb(budget) + ", what this JVM can give one series.");
     }
 }

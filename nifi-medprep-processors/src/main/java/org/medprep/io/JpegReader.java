@@ -105,7 +105,7 @@ public final class JpegReader {
                     TJ.FLAG_STOPONWARNING | TJ.FLAG_ACCURATEDCT);
             return new DecodedImage(img, java.util.Map.of());
         } catch (TJException e) {
-            String msg = e.getMessage() == null ? "no message" : e.getMessage().strip();
+            String msg = HeaderChecks.clean(e.getMessage()).isEmpty() ? "no message" : HeaderChecks.clean(e.getMessage());
             if (msg.toLowerCase(java.util.Locale.ROOT).contains("unsupported")) {
                 throw unsupported("uses an encoding this build cannot decode: " + msg);
             }

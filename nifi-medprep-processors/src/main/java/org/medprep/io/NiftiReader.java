@@ -53,10 +53,13 @@ import org.medprep.image.VoxelType;
  * <p>Metadata: format "NIfTI", modality "OT", photometric MONOCHROME2 (RGB for RGB24), bitsStored 8/16/32 from
  * the type, signed per type. The header returned in {@link DecodedImage} is empty.
  *
- * <p>Errors: {@link ImageReadException.Problem#CORRUPT} for a bad header (size, magic, dim), a {@code vox_offset}
+ * <p>Errors: {@link ImageReadException.Problem#CORRUPT} for a bad header (size, magic, dim, a {@code pixdim} of an
+ * axis longer than 1 not finite or outside {@link HeaderChecks}' plausible 0.0001 to 10000 mm), a {@code vox_offset}
  * inside the header, data shorter than declared or a damaged gzip stream;
- * {@link ImageReadException.Problem#TOO_LARGE} when the declared size exceeds {@link ReadLimits}, checked before
- * any voxel memory is allocated (a gzip stream is decompressed only up to the declared data size);
+ * {@link ImageReadException.Problem#TOO_LARGE} when the declared size exceeds {@link ReadLimits} (the voxel limit
+ * and the memory this JVM can give for the arrays allocated), checked before any voxel memory is allocated (a gzip
+ * stream is decompressed only up to the declared data size). An uncompressed file declaring more voxel bytes than
+ * it holds is CORRUPT (truncated) before anything is allocated;
  * {@link ImageReadException.Problem#UNSUPPORTED} for NIfTI-2, time series and unsupported datatypes.
  */
 public final class NiftiReader {
@@ -86,7 +89,21 @@ public final class NiftiReader {
                 throw corrupt("The NIfTI header is truncated (" + hb.length + " of 348 bytes).");
             }
             Header h = Header.parse(hb);
-            limits.check(h.nx, h.ny, h.nz, h.channels);
+            int fileBytes = h.datatype == DT_FLOAT64 ? 8 : h.type.bytes();
+            limits.checkSize(h.nx, h.ny, h.nz, h.channels);
+            if (!gzip) {
+                long samples = h.nx * h.ny * h.nz * h.channels; // each at most 32767: no overflow
+                long declared = samples > Long.MAX_VALUE / 8 ? Long.MAX_VALUE : samples * fileBytes;
+                long present = Math.max(0, content.length - h.voxOffset);
+                if (declared > present) {
+                    throw corrupt("The NIfTI voxel data is truncated: the header declares " + h.nx + " x " + h.ny
+                            + " x " + h.nz + (h.channels > 1 ? " x " + h.channels : "") + " samples of "
+                            + fileBytes + " bytes = " + declared + " bytes; the file holds " + present + ".");
+                }
+            }
+            // the voxel array, plus a second one when planar channels are interleaved
+            limits.check(h.nx, h.ny, h.nz, h.channels,
+                    (long) h.type.bytes() * (h.channels > 1 && h.datatype != DT_RGB24 ? 2 : 1));
             long toSkip = h.voxOffset - HEADER_SIZE;
             if (skip(in, toSkip) != toSkip) {
                 throw corrupt("The NIfTI file ends before its voxel data offset " + h.voxOffset + ".");
@@ -94,7 +111,8 @@ public final class NiftiReader {
             Image image = readVoxels(in, h);
             return new DecodedImage(image, Map.of());
         } catch (IOException e) {
-            throw corrupt("The NIfTI " + (gzip ? "gzip stream" : "file") + " cannot be read: " + e.getMessage() + ".",
+            throw corrupt("The NIfTI " + (gzip ? "gzip stream" : "file") + " cannot be read: "
+                    + HeaderChecks.clean(e.getMessage()) + ".",
                     e);
         }
     }
@@ -309,17 +327,27 @@ public final class NiftiReader {
             if (!Double.isFinite(inter)) {
                 inter = 0;
             }
+            for (int i = 1; i <= 3; i++) {
+                if (dim[i] > 1) {   // a singleton axis's pixdim is often 0 and unused
+                    HeaderChecks.spacing("NIfTI pixdim[" + i + "]", Math.abs(b.getFloat(76 + 4 * i)) * unitScale(b));
+                }
+            }
             Geometry g = geometry(b);
             return new Header(b.order(), dim[1], dim[2], dim[3], channels, datatype, type, (long) voxOffsetF,
                     slope, inter, g, java.util.Arrays.copyOfRange(hb, 148, 148 + NiftiDescription.LENGTH));
         }
 
-        private static Geometry geometry(ByteBuffer b) {
-            double unit = switch (b.get(123) & 0x07) {
+        /** mm per length unit of xyzt_units (metres, mm, microns; unknown taken as mm). */
+        private static double unitScale(ByteBuffer b) {
+            return switch (b.get(123) & 0x07) {
                 case 1 -> 1000.0;
                 case 3 -> 0.001;
                 default -> 1.0;
             };
+        }
+
+        private static Geometry geometry(ByteBuffer b) {
+            double unit = unitScale(b);
             double[] pixdim = new double[8];
             for (int i = 0; i < 8; i++) {
                 pixdim[i] = b.getFloat(76 + 4 * i);

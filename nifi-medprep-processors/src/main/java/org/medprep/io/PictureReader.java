@@ -45,7 +45,8 @@ import org.medprep.image.VoxelType;
  * Metadata: {@link ImageMetadata#picture} with format "PNG"/"JPEG"/"TIFF", bitsStored from the sample size
  * and photometric "MONOCHROME2" or "RGB".
  *
- * <p><b>Errors.</b> The width and height are read from the header and checked against {@link ReadLimits} before
+ * <p><b>Errors.</b> The width and height are read from the header and checked against {@link ReadLimits} (with the
+ * bytes of the decoder's raster sample type plus our copy, against the memory this JVM can give) before
  * any pixel is decoded: {@link ImageReadException.Problem#TOO_LARGE}. A TIFF whose strips or tiles (first
  * directory) reach beyond the end of the file, or that the decoder cannot read, is
  * {@link ImageReadException.Problem#CORRUPT}; PNG and JPEG rules are in their readers' comments.
@@ -100,7 +101,11 @@ public final class PictureReader {
             int w = reader.getWidth(0);
             int h = reader.getHeight(0);
             ImageTypeSpecifier raw = reader.getRawImageType(0);
-            limits.check(w, h, 1, raw == null ? 3 : Math.max(1, Math.min(3, raw.getNumBands())));
+            // the decoder's raster (its own sample type, e.g. double for a floating-point TIFF) plus our copy
+            int bands = raw == null ? 3 : Math.max(1, raw.getNumBands());
+            long rasterBytes = raw == null ? 4
+                    : Math.max(1, java.awt.image.DataBuffer.getDataTypeSize(raw.getSampleModel().getDataType()) / 8);
+            limits.check(w, h, 1, bands, rasterBytes + 4);
             decoded = raster ? reader.readRaster(0, reader.getDefaultReadParam())
                     : reader.read(0, rawParam(reader, name));
         } catch (ImageReadException e) {
@@ -109,18 +114,19 @@ public final class PictureReader {
             String msg = e.getMessage();
             if (msg != null && msg.toLowerCase().contains("unsupported")) {
                 throw new ImageReadException(ImageReadException.Problem.UNSUPPORTED,
-                        "The " + name + " image uses an encoding this build cannot decode: " + msg + ".", e);
+                        "The " + name + " image uses an encoding this build cannot decode: " + HeaderChecks.clean(msg)
+                                + ".", e);
             }
             throw new ImageReadException(ImageReadException.Problem.CORRUPT,
-                    "The " + name + " image is damaged or truncated: " + (msg == null ? e.getClass().getSimpleName()
-                            : msg) + ".", e);
+                    "The " + name + " image is damaged or truncated"
+                            + (HeaderChecks.clean(msg).isEmpty() ? "" : ": " + HeaderChecks.clean(msg)) + ".", e);
         } finally {
             reader.dispose();
         }
         if (!warnings.isEmpty() && !name.equals("TIFF")) {
             throw new ImageReadException(ImageReadException.Problem.CORRUPT,
-                    "The " + name + " image is damaged or truncated: the decoder reported \"" + warnings.get(0)
-                            + "\".");
+                    "The " + name + " image is damaged or truncated: the decoder reported \""
+                            + HeaderChecks.clean(warnings.get(0)) + "\".");
         }
         return decoded;
     }

@@ -101,7 +101,8 @@ public final class PngReader {
         long w = be32(b, 16) & 0xFFFFFFFFL;
         long h = be32(b, 20) & 0xFFFFFFFFL;
         int colorType = b[25] & 0xFF;
-        limits.check(w, h, 1, colorType == 0 || colorType == 4 ? 1 : 3);
+        // OpenCV decodes off the Java heap; the heap holds the result, 1 or 2 bytes a sample (bit depth 16)
+        limits.check(w, h, 1, colorType == 0 || colorType == 4 ? 1 : 3, (b[24] & 0xFF) == 16 ? 2 : 1);
         int pos = SIGNATURE.length;
         boolean idat = false;
         boolean grayPalette = false;

@@ -333,7 +333,7 @@ public class ValidateImage extends AbstractProcessor {
             route(session, flowFile, unsupported ? REL_FAILURE : REL_INVALID,
                     Map.of(unsupported ? ATTR_FAILURE_REASON : ATTR_INVALID_REASON, e.getMessage()), start);
             return;
-        } catch (RuntimeException | OutOfMemoryError e) {
+        } catch (RuntimeException e) {
             getLogger().error("Could not read {}", flowFile, e);
             route(session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
                     "Reading the image failed unexpectedly: " + e.getClass().getSimpleName() + ": "

@@ -182,7 +182,7 @@ class DicomReaderTest {
         byte[] cut = Arrays.copyOf(full, full.length - 1000);
         ImageReadException e = assertThrows(ImageReadException.class, () -> DicomReader.read(cut, ReadLimits.DEFAULT));
         assertEquals(ImageReadException.Problem.CORRUPT, e.problem());
-        assertTrue(e.getMessage().matches("pixel data truncated: \\d+ of 32768 bytes present .*"), e.getMessage());
+        assertTrue(e.getMessage().matches("The pixel data is truncated: \\d+ of 32768 bytes present .*"), e.getMessage());
     }
 
     @Test

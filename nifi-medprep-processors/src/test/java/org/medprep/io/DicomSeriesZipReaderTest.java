@@ -196,6 +196,20 @@ class DicomSeriesZipReaderTest {
                 + "slice normal.", e.getMessage());
     }
 
+    @Test
+    void oneSliceWithInfinitePixelSpacingMakesTheSeriesInvalid(@TempDir Path tmp) throws Exception {
+        assumeTrue(Files.isDirectory(CT5N));
+        Path one = byPosition(files(CT5N)).get(2);
+        Path mutated = tmp.resolve("spacing");
+        Python.run("series_mutant.py", CT5N.toString(), mutated.toString(), "--pixel-spacing",
+                one.getFileName().toString(), "Infinity");
+        ImageReadException e = assertThrows(ImageReadException.class,
+                () -> DicomSeriesZipReader.read(zip(files(mutated), false), ReadLimits.DEFAULT));
+        assertEquals(ImageReadException.Problem.CORRUPT, e.problem(), e.getMessage());
+        assertEquals("The DICOM PixelSpacing is Infinity mm; a spacing must be finite and within 1.0E-4 to "
+                + "10000.0 mm.", e.getMessage());
+    }
+
     /**
      * A tilted-gantry CT made from CT5N with pydicom (series_mutant.py): each slice shifted along the column
      * direction by tan(tilt) × its distance from the first, GantryDetectorTilt set. dcm2niix reports "Gantry

@@ -21,8 +21,9 @@ public final class FlowFileImages {
     /**
      * Reads and decodes the whole content of {@code flowFile}.
      *
-     * @throws ImageReadException TOO_LARGE when the content itself exceeds what one array can hold (checked
-     *                            from the FlowFile size before reading), or whatever the format's reader throws
+     * @throws ImageReadException TOO_LARGE when the content itself exceeds what one array can hold or what this JVM
+     *                            can give ({@link ReadLimits#availableBytes()}; checked from the FlowFile size before
+     *                            reading), or whatever the format's reader throws
      */
     public static DecodedImage read(ProcessSession session, FlowFile flowFile, ReadLimits limits)
             throws ImageReadException {
@@ -39,6 +40,7 @@ public final class FlowFileImages {
             throw new ImageReadException(ImageReadException.Problem.TOO_LARGE, "The content is "
                     + flowFile.getSize() + " bytes, more than the 2 GiB one image file may have.");
         }
+        ReadLimits.checkMemory(flowFile.getSize(), "The content is " + flowFile.getSize() + " bytes");
         AtomicReference<byte[]> content = new AtomicReference<>();
         // one array of the FlowFile's size, filled in place (readAllBytes would gather chunks and copy them again)
         session.read(flowFile, in -> {

@@ -168,7 +168,7 @@ public final class ImageTransformer {
             reason = e.getMessage();
         } catch (IllegalArgumentException e) {
             reason = e.getMessage() == null ? e.toString() : sentence(e.getMessage());
-        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+        } catch (IOException | RuntimeException e) {
             log.error("{} failed on {}", processor, flowFile, e);
             reason = processor + " failed unexpectedly: " + e.getClass().getSimpleName() + ": " + e.getMessage() + ".";
         }

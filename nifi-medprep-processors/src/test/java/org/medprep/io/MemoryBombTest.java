@@ -1,0 +1,250 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+package org.medprep.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.zip.Deflater;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.medprep.testutil.RealFiles;
+
+/**
+ * Issue 9's ten memory bombs, built from real files, each refused before allocation: {@link Probe} reads them
+ * in a forked JVM with {@code -Xmx256m} (so {@link ReadLimits#availableBytes()} is 192 MiB) and prints, per
+ * file, the problem, the reason and the milliseconds. Each must end as CORRUPT or TOO_LARGE with a reason
+ * naming its numbers, in under 2 s, and no OutOfMemoryError may appear.
+ */
+class MemoryBombTest {
+
+    /** Reasons: the declared numbers and, for memory, both sizes. */
+    private static final Map<String, Pattern> EXPECTED = new LinkedHashMap<>();
+
+    static {
+        EXPECTED.put("jpeg-sof-22000x20000.jpg", Pattern.compile("TOO_LARGE\t.*22000 x 20000 = 440 M pixels.*"
+                + "needs [0-9.]+ GB; this JVM can give 0\\.2\\d GB"));
+        EXPECTED.put("tiff-22000x22000.tif", Pattern.compile("(TOO_LARGE|CORRUPT)\t.*22000.*"));
+        EXPECTED.put("dicom-rle-22000x22000.dcm", Pattern.compile("(TOO_LARGE|CORRUPT)\t.*22000 x 22000.*"));
+        EXPECTED.put("nifti-22000x22000-int16.nii", Pattern.compile(
+                "CORRUPT\tThe NIfTI voxel data is truncated: .*22000 x 22000 x 1 .* = 968000000 bytes; the file holds 64\\."));
+        EXPECTED.put("nifti-32767x15000-float64.nii", Pattern.compile(
+                "CORRUPT\tThe NIfTI voxel data is truncated: .*32767 x 15000 x 1 .* the file holds 64\\."));
+        EXPECTED.put("nifti-20000x20000-rgb.nii", Pattern.compile(
+                "CORRUPT\tThe NIfTI voxel data is truncated: .*20000 x 20000 x 1 x 3 .* the file holds 64\\."));
+        EXPECTED.put("nifti-22000x22000-int16.nii.gz", Pattern.compile(
+                "TOO_LARGE\t.*22000 x 22000 = 484 M pixels; decoding needs 0\\.97 GB; this JVM can give 0\\.2\\d GB\\."));
+        EXPECTED.put("zip-1.5GiB-zeros.zip", Pattern.compile("TOO_LARGE\tThe ZIP archive inflates to more than 0\\.2\\d GB.*"));
+        EXPECTED.put("zip-20-slices-4096.zip", Pattern.compile(
+                "TOO_LARGE\tThe ZIP archive's first \\d DICOM slices declare 0\\.\\d+ GB of pixel data; decoding needs.*"));
+        EXPECTED.put("zip-40-slices-4096.zip", Pattern.compile(
+                "TOO_LARGE\tThe ZIP archive's first \\d DICOM slices declare 0\\.\\d+ GB of pixel data; decoding needs.*"));
+    }
+
+    @Test
+    void theTenBombsAreRefusedBeforeAllocatingIn256MiB(@TempDir Path dir) throws Exception {
+        List<String> args = new ArrayList<>();
+        for (String name : EXPECTED.keySet()) {
+            Files.write(dir.resolve(name), build(name));
+            args.add(dir.resolve(name).toString());
+        }
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path") + File.pathSeparator
+                        + System.getProperty("surefire.test.class.path", ""), Probe.class.getName()));
+        cmd.addAll(args);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(2, TimeUnit.MINUTES), "timed out");
+        System.out.print(text);
+        assertEquals(0, p.exitValue(), "forked run failed:\n" + text);
+        assertTrue(!text.contains("OutOfMemoryError"), text);
+        for (Map.Entry<String, Pattern> e : EXPECTED.entrySet()) {
+            String line = text.lines().filter(l -> l.startsWith(e.getKey() + "\t")).findFirst().orElse("");
+            String[] f = line.split("\t", 3);
+            assertEquals(3, f.length, "no result for " + e.getKey() + ":\n" + text);
+            assertTrue(Long.parseLong(f[1]) < 2000, "took " + f[1] + " ms: " + line);
+            assertTrue(e.getValue().matcher(f[2]).find(), e.getKey() + ": " + f[2]);
+        }
+    }
+
+    /** Reads each file given with {@link ImageReaders}; prints name, ms and "PROBLEM\treason" (or what went wrong). */
+    public static final class Probe {
+        public static void main(String[] files) throws IOException {
+            for (String f : files) {
+                byte[] content = Files.readAllBytes(Path.of(f));
+                long t0 = System.nanoTime();
+                String result;
+                try {
+                    ImageReaders.read(content, ReadLimits.DEFAULT);
+                    result = "READ\t(no refusal)";
+                } catch (ImageReadException e) {
+                    result = e.problem() + "\t" + e.getMessage();
+                } catch (Throwable e) {
+                    result = "THROWN\t" + e;
+                }
+                content = null;
+                System.out.println(Path.of(f).getFileName() + "\t" + (System.nanoTime() - t0) / 1_000_000 + "\t"
+                        + result);
+            }
+        }
+    }
+
+    static byte[] build(String name) throws IOException {
+        return switch (name) {
+            case "jpeg-sof-22000x20000.jpg" -> jpegSize(Files.readAllBytes(RealFiles.skimage("retina.jpg")), 22000, 20000);
+            case "tiff-22000x22000.tif" -> tiffSize(Files.readAllBytes(RealFiles.skimage("chessboard_GRAY_U16.tif")),
+                    22000, 22000);
+            case "dicom-rle-22000x22000.dcm" -> dicomRowsColumns(
+                    Files.readAllBytes(RealFiles.pydicom("MR_small_RLE.dcm")), 22000, 22000);
+            case "nifti-22000x22000-int16.nii" -> nifti(22000, 22000, 4, 16);
+            case "nifti-32767x15000-float64.nii" -> nifti(32767, 15000, 64, 64);
+            case "nifti-20000x20000-rgb.nii" -> nifti(20000, 20000, 128, 24);
+            case "nifti-22000x22000-int16.nii.gz" -> gzip(nifti(22000, 22000, 4, 16));
+            case "zip-1.5GiB-zeros.zip" -> zipOfZeros(3L << 29);
+            case "zip-20-slices-4096.zip" -> zipOfSlices(20);
+            case "zip-40-slices-4096.zip" -> zipOfSlices(40);
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    /** The first SOF marker's height and width set. */
+    static byte[] jpegSize(byte[] b, int width, int height) {
+        b = b.clone();
+        for (int i = 2; i + 9 < b.length; ) {
+            int marker = b[i + 1] & 0xFF;
+            int len = (b[i + 2] & 0xFF) << 8 | b[i + 3] & 0xFF;
+            if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+                ByteBuffer.wrap(b).putShort(i + 5, (short) height).putShort(i + 7, (short) width);
+                return b;
+            }
+            i += 2 + len;
+        }
+        throw new IllegalStateException("no SOF");
+    }
+
+    /** ImageWidth (256) and ImageLength (257) of the first IFD set. */
+    static byte[] tiffSize(byte[] b, int width, int height) {
+        b = b.clone();
+        ByteBuffer bb = ByteBuffer.wrap(b).order(b[0] == 'I' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN);
+        int ifd = bb.getInt(4);
+        int n = bb.getShort(ifd) & 0xFFFF;
+        for (int k = 0; k < n; k++) {
+            int e = ifd + 2 + 12 * k;
+            int tag = bb.getShort(e) & 0xFFFF;
+            if (tag == 256 || tag == 257) {
+                int v = tag == 256 ? width : height;
+                if (bb.getShort(e + 2) == 3) {
+                    bb.putShort(e + 8, (short) v);
+                } else {
+                    bb.putInt(e + 8, v);
+                }
+            }
+        }
+        return b;
+    }
+
+    /** Rows (0028,0010) and Columns (0028,0011), explicit VR little endian US, set. */
+    static byte[] dicomRowsColumns(byte[] b, int rows, int columns) {
+        b = b.clone();
+        setUs(b, 0x0010, rows);
+        setUs(b, 0x0011, columns);
+        return b;
+    }
+
+    private static void setUs(byte[] b, int element, int value) {
+        byte[] tag = {0x28, 0x00, (byte) element, 0x00, 'U', 'S', 0x02, 0x00};
+        for (int i = 132; i + 10 <= b.length; i++) {
+            if (Arrays.equals(b, i, i + 8, tag, 0, 8)) {
+                ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putShort(i + 8, (short) value);
+                return;
+            }
+        }
+        throw new IllegalStateException("no (0028," + Integer.toHexString(element) + ")");
+    }
+
+    /** nibabel's anatomical.nii with a 2D size, datatype and bitpix set, followed by 64 bytes of its data. */
+    static byte[] nifti(int nx, int ny, int datatype, int bitpix) throws IOException {
+        byte[] a = Files.readAllBytes(RealFiles.nibabel("tests/data/anatomical.nii"));
+        ByteBuffer bb = ByteBuffer.wrap(a).order(ByteOrder.LITTLE_ENDIAN);
+        if (bb.getInt(0) != 348) {
+            bb.order(ByteOrder.BIG_ENDIAN);
+        }
+        int off = (int) bb.getFloat(108);
+        bb.putShort(40, (short) 2).putShort(42, (short) nx).putShort(44, (short) ny).putShort(46, (short) 1);
+        bb.putShort(70, (short) datatype).putShort(72, (short) bitpix);
+        return Arrays.copyOf(a, off + 64);
+    }
+
+    static byte[] gzip(byte[] b) throws IOException {
+        var bos = new java.io.ByteArrayOutputStream();
+        try (var gz = new java.util.zip.GZIPOutputStream(bos)) {
+            gz.write(b);
+        }
+        return bos.toByteArray();
+    }
+
+    static byte[] zipOfZeros(long bytes) throws IOException {
+        var bos = new java.io.ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bos)) {
+            zip.setLevel(Deflater.BEST_SPEED);
+            zip.putNextEntry(new ZipEntry("zeros.dcm"));
+            writeZeros(zip, bytes);
+            zip.closeEntry();
+        }
+        return bos.toByteArray();
+    }
+
+    /** {@code n} copies of pydicom's CT_small.dcm as 4096 × 4096 16-bit slices of zeros. */
+    static byte[] zipOfSlices(int n) throws IOException {
+        byte[] ct = dicomRowsColumns(Files.readAllBytes(RealFiles.pydicom("CT_small.dcm")), 4096, 4096);
+        byte[] pd = {(byte) 0xE0, 0x7F, 0x10, 0x00, 'O', 'W', 0, 0};
+        int at = -1;
+        for (int i = ct.length - 12; i >= 132; i--) {
+            if (Arrays.equals(ct, i, i + 8, pd, 0, 8)) {
+                at = i;
+                break;
+            }
+        }
+        if (at < 0) {
+            throw new IllegalStateException("no Pixel Data");
+        }
+        byte[] head = Arrays.copyOf(ct, at + 12);
+        long pixels = 4096L * 4096 * 2;
+        ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).putInt(at + 8, (int) pixels);
+        var bos = new java.io.ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bos)) {
+            zip.setLevel(Deflater.BEST_SPEED);
+            for (int k = 0; k < n; k++) {
+                zip.putNextEntry(new ZipEntry("slice" + k + ".dcm"));
+                zip.write(head);
+                writeZeros(zip, pixels);
+                zip.closeEntry();
+            }
+        }
+        return bos.toByteArray();
+    }
+
+    private static void writeZeros(OutputStream out, long bytes) throws IOException {
+        byte[] zeros = new byte[1 << 20];
+        for (long done = 0; done < bytes; done += zeros.length) {
+            out.write(zeros, 0, (int) Math.min(zeros.length, bytes - done));
+        }
+    }
+}
