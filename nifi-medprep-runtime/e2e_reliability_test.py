@@ -244,7 +244,9 @@ def check_exactly_once(c, inp, out, inputs, before, in_progress, at_kill, waited
     npy_of = {(os.path.basename(os.path.dirname(p)), stem(p)): p for p in outs}
     resent = sorted(k for k in exists if got[k] == 1 and quar[k] == 1 and want[k] == 1 and npy_of[k] in before)
     dup = sorted(k for k in seen if seen[k] > want.get(k, 0) and k not in resent)
-    stray = [p for p in glob.glob(os.path.join(out, "**", ".*"), recursive=True)]
+    # PutFile writes .<name>, then renames it: a kill between the two leaves a hidden file that nothing lists
+    # (ListFile's filter and the accounting skip dot files); any other one left at the end is a fault
+    stray = [p for p in glob.glob(os.path.join(out, "**", ".*"), recursive=True) if p not in in_progress]
     orphan_reasons = [r for r in reasons if not os.path.isfile(r[:-len(".reason.txt")])]
     c.check(not lost, f"crash test: {len(lost)} inputs lost (neither output nor quarantined): {lost[:10]}")
     c.check(not dup, f"crash test: {len(dup)} inputs on disk more than once: {dup[:10]}")
@@ -259,7 +261,7 @@ def check_exactly_once(c, inp, out, inputs, before, in_progress, at_kill, waited
                                         f"the kill")
     figures = {"inputs": len(inputs), "killed_after_s": at_kill["seconds"], "outputs_at_kill": at_kill["outputs"],
                "quarantined_at_kill": at_kill["quarantined"], "queued_at_kill": at_kill["queued"],
-               "in_progress_dot_files_at_kill": len(in_progress), "states_after_restart": sorted(state),
+               "dot_files_at_kill": len(in_progress), "states_after_restart": sorted(state),
                "finished_after_restart_s": round(waited, 1) if waited else None,
                "outputs": len(outs), "quarantined": {k: len(v) for k, v in kinds.items()},
                "lost": len(lost), "duplicated": len(dup), "resent_after_restart": len(resent)}
