@@ -18,7 +18,12 @@ public enum OutputFormat {
     /** NumPy .npy v1.0 ({@link NpyWriter}): stored values only, no geometry. */
     NPY("NumPy", ".npy", "application/x-npy"),
     /** PNG ({@link PngWriter}): 2D integer images only; others throw IllegalArgumentException. */
-    PNG("PNG", ".png", "image/png");
+    PNG("PNG", ".png", "image/png"),
+    /**
+     * A new derived DICOM object ({@link DerivedDicomWriter}: Multi-frame Secondary Capture, geometry in functional
+     * groups); needs a {@link DerivedDicomSource}, others throw IllegalArgumentException.
+     */
+    DICOM("DICOM", ".dcm", "application/dicom");
 
     private final String displayName;
     private final String extension;
@@ -30,7 +35,7 @@ public enum OutputFormat {
         this.mimeType = mimeType;
     }
 
-    /** A short human-readable name ("NIfTI", "NIfTI gzip", "NumPy", "PNG"). */
+    /** A short human-readable name ("NIfTI", "NIfTI gzip", "NumPy", "PNG", "DICOM"). */
     public String displayName() {
         return displayName;
     }
@@ -52,11 +57,30 @@ public enum OutputFormat {
      * @throws IOException              when the stream fails
      */
     public void write(Image image, OutputStream out) throws IOException {
+        write(image, null, out);
+    }
+
+    /**
+     * Writes the image in this format (the stream is not closed); {@code source} is used by {@link #DICOM} only.
+     *
+     * @param source what the derived DICOM object says about its source (identity, UIDs, derivation); required
+     *               for {@link #DICOM}, ignored (may be null) otherwise
+     * @throws IllegalArgumentException when the image cannot be represented (PNG: volume, float, out of range;
+     *                                  DICOM: no source, NaN, colour that is not 8-bit)
+     * @throws IOException              when the stream fails
+     */
+    public void write(Image image, DerivedDicomSource source, OutputStream out) throws IOException {
         switch (this) {
             case NIFTI -> NiftiWriter.write(image, out, false);
             case NIFTI_GZ -> NiftiWriter.write(image, out, true);
             case NPY -> NpyWriter.write(image, out);
             case PNG -> PngWriter.write(image, out);
+            case DICOM -> {
+                if (source == null) {
+                    throw new IllegalArgumentException("DICOM output needs a description of the source object.");
+                }
+                DerivedDicomWriter.write(image, source, out);
+            }
         }
     }
 
@@ -69,6 +93,7 @@ public enum OutputFormat {
         long hint = switch (this) {
             case NIFTI -> 352 + samples;
             case NPY -> 256 + samples;
+            case DICOM -> 4096 + 2L * image.size();
             case NIFTI_GZ, PNG -> Math.min(samples / 2, 1 << 20);
         };
         return (int) Math.max(1024, Math.min(hint, Integer.MAX_VALUE - 8));

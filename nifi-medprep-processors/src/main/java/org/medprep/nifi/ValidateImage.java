@@ -47,6 +47,7 @@ import org.medprep.nifi.shared.ColorImagesProperty;
 import org.medprep.nifi.shared.FlowFileImages;
 import org.medprep.nifi.shared.ImageAttributes;
 import org.medprep.nifi.shared.ImageTransformer;
+import org.medprep.nifi.shared.DerivedDicomSources;
 import org.medprep.nifi.shared.PatientPseudonym;
 import org.medprep.nifi.shared.StepRecorder;
 import org.medprep.ops.ImageStats;
@@ -90,6 +91,14 @@ import org.medprep.ops.ImageStats;
                 + "SeriesInstanceUID (DICOM only): HMAC-SHA256 of 'SeriesInstanceUID:' + the UID under the Patient Key "
                 + "Secret, 64 hex characters. What a flow groups slices on and names a series' output after, so the "
                 + "UID itself need not leave the flow."),
+        @WritesAttribute(attribute = DerivedDicomSources.STUDY_KEY, description = "Keyed pseudonym of the "
+                + "StudyInstanceUID (DICOM only): HMAC-SHA256 of 'StudyInstanceUID:' + the UID under the Patient Key "
+                + "Secret. A derived DICOM output's Study Instance UID is made from it when identity is not exposed."),
+        @WritesAttribute(attribute = DerivedDicomSources.INSTANCE_KEY, description = "Keyed pseudonym of the "
+                + "SOPInstanceUID (DICOM only; a series' first slice): HMAC-SHA256 of 'SOPInstanceUID:' + the UID "
+                + "under the Patient Key Secret. A derived DICOM output references its source by a UID made from it."),
+        @WritesAttribute(attribute = DerivedDicomSources.SOP_CLASS_UID, description = "SOPClassUID of the source "
+                + "instance (DICOM only), for a derived DICOM output's reference to its source."),
         @WritesAttribute(attribute = "medprep.patient.key", description = "HMAC-SHA256 of the patient identifier under the Patient Key Secret."),
         @WritesAttribute(attribute = "medprep.patient.id", description = "Raw PatientID: only when Expose Patient Identifiers is true."),
         @WritesAttribute(attribute = "medprep.patient.name", description = "Raw PatientName: only when Expose Patient Identifiers is true.")
@@ -108,6 +117,10 @@ public class ValidateImage extends AbstractProcessor {
     static final String ATTR_SERIES_KEY = "medprep.series.key";
     /** Prefix of the text whose HMAC is {@link #ATTR_SERIES_KEY}: keeps series keys apart from patient keys. */
     static final String SERIES_KEY_DOMAIN = "SeriesInstanceUID:";
+    /** Prefix of the text whose HMAC is {@code medprep.study.key}. */
+    static final String STUDY_KEY_DOMAIN = "StudyInstanceUID:";
+    /** Prefix of the text whose HMAC is {@code medprep.instance.key}. */
+    static final String INSTANCE_KEY_DOMAIN = "SOPInstanceUID:";
 
     public static final PropertyDescriptor MAX_VOXELS = new PropertyDescriptor.Builder()
             .name("Max Voxels")
@@ -467,6 +480,17 @@ public class ValidateImage extends AbstractProcessor {
         if (seriesUid != null && !seriesUid.isBlank()) {
             attributes.put(ATTR_SERIES_KEY, PatientPseudonym.of(s.secret(), SERIES_KEY_DOMAIN + seriesUid.strip()));
         }
+        String studyUid = decoded.image().metadata().studyInstanceUid();
+        if (studyUid != null && !studyUid.isBlank()) {
+            attributes.put(DerivedDicomSources.STUDY_KEY, PatientPseudonym.of(s.secret(),
+                    STUDY_KEY_DOMAIN + studyUid.strip()));
+        }
+        String instanceUid = decoded.header().get("SOPInstanceUID");
+        if (instanceUid != null && !instanceUid.isBlank()) {
+            attributes.put(DerivedDicomSources.INSTANCE_KEY, PatientPseudonym.of(s.secret(),
+                    INSTANCE_KEY_DOMAIN + instanceUid.strip()));
+        }
+        putIfPresent(attributes, DerivedDicomSources.SOP_CLASS_UID, decoded.header().get("SOPClassUID"));
         if (s.expose()) {
             putIfPresent(attributes, "medprep.patient.id", patientId);
             putIfPresent(attributes, "medprep.patient.name", decoded.header().get("PatientName"));

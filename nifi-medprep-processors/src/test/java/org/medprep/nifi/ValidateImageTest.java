@@ -58,6 +58,9 @@ class ValidateImageTest {
         out.assertAttributeEquals("medprep.pixel.sha256", ref.get("sha256").asText());
         out.assertAttributeEquals("medprep.patient.key", ref.get("patient_key").asText());
         out.assertAttributeEquals("medprep.series.key", ref.get("series_key").asText());
+        out.assertAttributeEquals("medprep.study.key", ref.get("study_key").asText());
+        out.assertAttributeEquals("medprep.instance.key", ref.get("instance_key").asText());
+        out.assertAttributeEquals("medprep.sop.class.uid", ref.get("sop_class").asText());
         String[] spacing = out.getAttribute("medprep.spacing").split(",");
         // PixelSpacing is (row spacing = y, column spacing = x).
         assertEquals(ref.get("spacing").get(1).asDouble(), Double.parseDouble(spacing[0]), 1e-9);

@@ -16,6 +16,7 @@ import org.apache.nifi.processor.Relationship;
 import org.medprep.image.Image;
 import org.medprep.io.ColorHandling;
 import org.medprep.io.DecodedImage;
+import org.medprep.io.DerivedDicomSource;
 import org.medprep.io.ImageReadException;
 import org.medprep.io.OutputFormat;
 import org.medprep.io.ReadLimits;
@@ -128,13 +129,21 @@ public final class ImageTransformer {
             DecodedImage decoded = FlowFileImages.read(session, flowFile, ReadLimits.DEFAULT, color);
             Image input = Monochrome.toMonochrome2(decoded.image());
             Step step = operation.apply(input, decoded.header(), flowFile);
+            Map<String, Object> parameters = new LinkedHashMap<>(step.parameters());
+            parameters.put("Color Images", settings.colorName());
+            parameters.put("Output Format", format.displayName());
             ByteArrayOutputStream encoded = new ByteArrayOutputStream(format.bufferSizeHint(step.image()));
-            format.write(step.image(), encoded);
+            format.write(step.image(), derivedSource(format, flowFile, decoded, step.image(), processor, parameters),
+                    encoded);
             Image companion = companionRelationship == null ? null : step.companion();
             ByteArrayOutputStream encodedCompanion = null;
+            Map<String, Object> childParameters = null;
             if (companion != null) {
+                childParameters = new LinkedHashMap<>(parameters);
+                childParameters.put("Output", companionRelationship.getName());
                 encodedCompanion = new ByteArrayOutputStream(format.bufferSizeHint(companion));
-                format.write(companion, encodedCompanion);
+                format.write(companion, derivedSource(format, flowFile, decoded, companion, processor,
+                        childParameters), encodedCompanion);
             }
             FlowFile child = companion == null ? null : session.create(flowFile);
             FlowFile out = session.write(flowFile, o -> encoded.writeTo(o));
@@ -144,9 +153,6 @@ public final class ImageTransformer {
             attributes.put(CoreAttributes.FILENAME.key(), renamed(out.getAttribute(CoreAttributes.FILENAME.key()),
                     format));
             out = session.putAllAttributes(out, attributes);
-            Map<String, Object> parameters = new LinkedHashMap<>(step.parameters());
-            parameters.put("Color Images", settings.colorName());
-            parameters.put("Output Format", format.displayName());
             out = StepRecorder.contentModified(session, out, processor, parameters, millisSince(start));
             if (child != null) {
                 ByteArrayOutputStream bytes = encodedCompanion;
@@ -157,8 +163,6 @@ public final class ImageTransformer {
                 childAttributes.put(CoreAttributes.FILENAME.key(), base.substring(0,
                         base.length() - format.extension().length()) + companionSuffix + format.extension());
                 child = session.putAllAttributes(child, childAttributes);
-                Map<String, Object> childParameters = new LinkedHashMap<>(parameters);
-                childParameters.put("Output", companionRelationship.getName());
                 child = StepRecorder.contentModified(session, child, processor, childParameters, millisSince(start));
                 session.transfer(child, companionRelationship);
             }
@@ -176,6 +180,13 @@ public final class ImageTransformer {
         failed = StepRecorder.routed(session, failed, processor, Map.of("Output Format", format.displayName()),
                 failure, reason, millisSince(start));
         session.transfer(failed, failure);
+    }
+
+    /** For DICOM output, what the derived object says about its source ({@link DerivedDicomSources}); else null. */
+    private static DerivedDicomSource derivedSource(OutputFormat format, FlowFile flowFile, DecodedImage decoded,
+                                                    Image image, String processor, Map<String, ?> parameters) {
+        return format == OutputFormat.DICOM
+                ? DerivedDicomSources.of(flowFile, decoded.header(), image, processor, parameters) : null;
     }
 
     /** {@code name} with a known image extension replaced by (or, if none, followed by) the format's. */

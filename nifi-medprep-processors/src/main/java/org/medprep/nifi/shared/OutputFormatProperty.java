@@ -15,7 +15,11 @@ public final class OutputFormatProperty {
             .description("Encoding of the output content. NIfTI (uncompressed .nii) keeps spacing, origin and "
                     + "direction and costs no codec between steps; NIfTI gzip for storage; NumPy .npy for training "
                     + "code (shape (y, x) or (z, y, x)); PNG for single-slice integer results only (a float result "
-                    + "routes to failure). Sets mime.type and the filename extension.")
+                    + "routes to failure); DICOM for a new derived object a PACS or viewer can take (Multi-frame "
+                    + "Secondary Capture, one frame per slice, geometry in functional groups, float values as 16-bit "
+                    + "with Rescale Slope/Intercept, de-identified by PS3.15's Basic Profile unless ValidateImage "
+                    + "exposed patient identifiers; see docs/derived-dicom.md). Sets mime.type and the filename "
+                    + "extension.")
             .required(true)
             .allowableValues(Arrays.stream(OutputFormat.values())
                     .map(f -> new AllowableValue(f.name(), f.displayName(), f.extension() + ", " + f.mimeType()))
