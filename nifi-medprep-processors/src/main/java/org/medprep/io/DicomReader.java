@@ -365,6 +365,9 @@ public final class DicomReader {
                     + ") is a JP2 file instead of a bare JPEG 2000 codestream (non-conformant), which this build "
                     + "does not decode.");
         }
+        if (fragments != null && h.transferSyntaxUid.startsWith("1.2.840.10008.1.2.4.")) {
+            checkCodestreams(content, fragments, h);
+        }
         if (RLE.equals(h.transferSyntaxUid)) {
             // Our own RLE decoder (PS3.5 Annex G): PixelMed's handles only 8-bit and 16-bit grayscale.
             Object data = decodeRle(content, fragments, h);
@@ -488,6 +491,30 @@ public final class DicomReader {
     }
 
     private static final String RLE = "1.2.840.10008.1.2.5";
+
+    /**
+     * Before any codec runs: every fragment that starts a JPEG or JPEG 2000 codestream must declare the size the
+     * DICOM header declares (Columns × Rows, SamplesPerPixel components), since the codec allocates from its own
+     * header. Rows × Columns already passed the size and memory checks, so a frame that agrees is bounded too.
+     */
+    private static void checkCodestreams(byte[] content, List<long[]> fragments, Header h) throws ImageReadException {
+        int frame = 0;
+        for (int i = 1; i < fragments.size(); i++) {
+            CodestreamHeader cs = CodestreamHeader.read(content, (int) fragments.get(i)[0], (int) fragments.get(i)[1]);
+            if (cs == null) {
+                continue; // a continuation fragment, or data the codec will refuse itself
+            }
+            frame++;
+            boolean sizeDiffers = cs.width() != h.columns() || (cs.height() != 0 && cs.height() != h.rows());
+            if (sizeDiffers || cs.components() != h.samplesPerPixel()) {
+                throw new ImageReadException(Problem.CORRUPT, "The " + cs.codec() + " codestream of frame " + frame
+                        + " (" + transferSyntaxName(h.transferSyntaxUid) + ") declares " + cs.width() + " x " + cs.height() + " pixels with " + cs.components()
+                        + (cs.components() == 1 ? " component" : " components") + "; the DICOM header declares "
+                        + h.columns() + " x " + h.rows() + " with " + h.samplesPerPixel() + " (Columns x Rows, "
+                        + "SamplesPerPixel), so the frame is not decoded.");
+            }
+        }
+    }
 
     /** The JP2 signature box: length 12, type "jP  ", content 0D 0A 87 0A. */
     private static boolean startsWithJp2Signature(byte[] c, long offset, long length) {

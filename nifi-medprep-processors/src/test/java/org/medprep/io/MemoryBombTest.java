@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.medprep.testutil.RealFiles;
 
 /**
- * Issue 9's ten memory bombs, built from real files, each refused before allocation: {@link Probe} reads them
+ * Issue 9's ten memory bombs and two oversized codestreams inside DICOM, built from real files, each refused before allocation: {@link Probe} reads them
  * in a forked JVM with {@code -Xmx256m} (so {@link ReadLimits#availableBytes()} is 192 MiB) and prints, per
  * file, the problem, the reason and the milliseconds. Each must end as CORRUPT or TOO_LARGE with a reason
  * naming its numbers, in under 2 s, and no OutOfMemoryError may appear.
@@ -50,6 +50,10 @@ class MemoryBombTest {
                 "CORRUPT\tThe NIfTI voxel data is truncated: .*20000 x 20000 x 1 x 3 .* the file holds 64\\."));
         EXPECTED.put("nifti-22000x22000-int16.nii.gz", Pattern.compile(
                 "TOO_LARGE\t.*22000 x 22000 = 484 M pixels; decoding needs 0\\.97 GB; this JVM can give 0\\.2\\d GB\\."));
+        EXPECTED.put("dicom-jpeg-sof-22000x22000.dcm", Pattern.compile("CORRUPT\tThe JPEG codestream of frame 1 \\(JPEG "
+                + "Baseline.*\\) declares 22000 x 22000 pixels with 3 components; the DICOM header declares 100 x 100 with 3 .*"));
+        EXPECTED.put("dicom-j2k-siz-22000x22000.dcm", Pattern.compile("CORRUPT\tThe JPEG 2000 codestream of frame 1 \\(JPEG 2000.*\\) "
+                + "declares 22000 x 22000 pixels with 1 component; the DICOM header declares 256 x 1024 with 1 .*"));
         EXPECTED.put("zip-1.5GiB-zeros.zip", Pattern.compile("TOO_LARGE\tThe ZIP archive inflates to more than 0\\.2\\d GB.*"));
         EXPECTED.put("zip-20-slices-4096.zip", Pattern.compile(
                 "TOO_LARGE\tThe ZIP archive's first \\d DICOM slices declare 0\\.\\d+ GB of pixel data; decoding needs.*"));
@@ -58,7 +62,7 @@ class MemoryBombTest {
     }
 
     @Test
-    void theTenBombsAreRefusedBeforeAllocatingIn256MiB(@TempDir Path dir) throws Exception {
+    void theBombsAreRefusedBeforeAllocatingIn256MiB(@TempDir Path dir) throws Exception {
         List<String> args = new ArrayList<>();
         for (String name : EXPECTED.keySet()) {
             Files.write(dir.resolve(name), build(name));
@@ -113,6 +117,10 @@ class MemoryBombTest {
                     22000, 22000);
             case "dicom-rle-22000x22000.dcm" -> dicomRowsColumns(
                     Files.readAllBytes(RealFiles.pydicom("MR_small_RLE.dcm")), 22000, 22000);
+            case "dicom-jpeg-sof-22000x22000.dcm" -> dicomCodestreamSize(
+                    Files.readAllBytes(RealFiles.pydicom("SC_rgb_jpeg_dcmtk.dcm")), 22000, 22000);
+            case "dicom-j2k-siz-22000x22000.dcm" -> dicomCodestreamSize(
+                    Files.readAllBytes(RealFiles.pydicom("JPEG2000.dcm")), 22000, 22000);
             case "nifti-22000x22000-int16.nii" -> nifti(22000, 22000, 4, 16);
             case "nifti-32767x15000-float64.nii" -> nifti(32767, 15000, 64, 64);
             case "nifti-20000x20000-rgb.nii" -> nifti(20000, 20000, 128, 24);
@@ -137,6 +145,29 @@ class MemoryBombTest {
             i += 2 + len;
         }
         throw new IllegalStateException("no SOF");
+    }
+
+    /**
+     * The codestream inside a DICOM's encapsulated pixel data resized in its own header, DICOM Rows/Columns left
+     * alone: the first JPEG SOFn (height, width) or JPEG 2000 SIZ (Xsiz, Ysiz relative to the image offset).
+     */
+    static byte[] dicomCodestreamSize(byte[] b, int width, int height) {
+        b = b.clone();
+        for (int i = 132; i + 4 < b.length; i++) {
+            if ((b[i] & 0xFF) == 0xFF && (b[i + 1] & 0xFF) == 0xD8 && (b[i + 2] & 0xFF) == 0xFF) {
+                byte[] jpeg = jpegSize(Arrays.copyOfRange(b, i, b.length), width, height);
+                System.arraycopy(jpeg, 0, b, i, jpeg.length);
+                return b;
+            }
+            if ((b[i] & 0xFF) == 0xFF && (b[i + 1] & 0xFF) == 0x4F && (b[i + 2] & 0xFF) == 0xFF
+                    && (b[i + 3] & 0xFF) == 0x51) {
+                ByteBuffer bb = ByteBuffer.wrap(b); // big-endian, as the codestream
+                int siz = i + 4;
+                bb.putInt(siz + 4, bb.getInt(siz + 12) + width).putInt(siz + 8, bb.getInt(siz + 16) + height);
+                return b;
+            }
+        }
+        throw new IllegalStateException("no JPEG or JPEG 2000 codestream");
     }
 
     /** ImageWidth (256) and ImageLength (257) of the first IFD set. */
