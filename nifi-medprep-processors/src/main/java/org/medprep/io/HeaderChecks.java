@@ -20,7 +20,9 @@ import org.medprep.io.ImageReadException.Problem;
  *       are not supported; anything else is not a photometric interpretation;</li>
  *   <li>spacing (mm) finite and within {@value #MIN_SPACING_MM} .. {@value #MAX_SPACING_MM} — 0.1 µm to 10 m
  *       covers microscopy to whole-body imaging (DICOM PixelSpacing / ImagerPixelSpacing, a series' slice
- *       spacing, NIfTI pixdim and affine column lengths);</li>
+ *       spacing, NIfTI pixdim and affine column lengths); SliceThickness and SpacingBetweenSlices must be finite,
+ *       and within the range when positive (0 or a negative value, seen in real 2D exports and in the retired use of
+ *       a signed SpacingBetweenSlices, counts as not declared: it is never used as a spacing);</li>
  *   <li>UIDs (Study, Series, SOP Instance, SOP Class, Frame of Reference) valid per DICOM PS3.5 9.1: at most 64
  *       characters, components of digits separated by dots, no empty component, no leading zero in a component
  *       of more than one digit (so no control bytes either).</li>
@@ -88,6 +90,25 @@ public final class HeaderChecks {
             }
             spacing("DICOM " + name, v[0]);
             spacing("DICOM " + name, v[1]);
+        }
+        for (AttributeTag t : new AttributeTag[]{TagFromName.SliceThickness, TagFromName.SpacingBetweenSlices}) {
+            Attribute a = h.list.get(t);
+            if (a == null || a.getVM() == 0) {
+                continue;
+            }
+            String name = t.equals(TagFromName.SliceThickness) ? "SliceThickness" : "SpacingBetweenSlices";
+            double v;
+            try {
+                v = Double.parseDouble(a.getStringValues()[0].strip());
+            } catch (Exception e) {
+                throw corrupt("The DICOM " + name + " is not a number.");
+            }
+            if (!Double.isFinite(v)) {
+                throw corrupt("The DICOM " + name + " is " + v + " mm; a spacing must be finite.");
+            }
+            if (v > 0) {
+                spacing("DICOM " + name, v); // 0 or negative: not used (no slice spacing declared)
+            }
         }
         for (AttributeTag t : UID_TAGS) {
             Attribute a = h.list.get(t);

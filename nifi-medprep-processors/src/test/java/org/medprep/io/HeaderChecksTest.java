@@ -71,6 +71,20 @@ class HeaderChecksTest {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"Infinity", "NaN", "1e308", "1e-300", "abc", "0", "-5"})
+    void sliceThicknessMustBeFiniteAndPlausibleWhenPositive(String thickness) throws Exception {
+        byte[] b = setString(ct(), 0x0018, 0x0050, "DS", thickness, ' ');
+        if (thickness.equals("0") || thickness.equals("-5")) {
+            ImageReaders.read(b, ReadLimits.DEFAULT); // not declared: never used as a spacing
+            return;
+        }
+        ImageReadException e = refused(b);
+        assertEquals(Problem.CORRUPT, e.problem(), e.getMessage());
+        assertTrue(e.getMessage().matches("The DICOM SliceThickness (is not a number|is .* mm; a spacing must be "
+                + "finite.*)\\."), e.getMessage());
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"1.2.3\u0000.4", "1.2.03.4", "1..2", "1.2.a", "1.2.3\n4"})
     void uidsMustBeValid(String uid) throws Exception {
         byte[] b = setString(ct(), 0x0020, 0x000E, "UI", uid, '\0');
