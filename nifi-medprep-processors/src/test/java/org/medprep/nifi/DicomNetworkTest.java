@@ -30,6 +30,7 @@ import org.apache.nifi.util.TestRunners;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.medprep.bench.ListenDicomLoad;
 import org.medprep.image.Image;
 import org.medprep.testutil.ProcessorChecks;
 import org.medprep.testutil.RealFiles;
@@ -257,6 +258,16 @@ class DicomNetworkTest {
         for (Path f : FILES) {
             assertTrue(arrived.contains(sopInstanceUid(Files.readAllBytes(f))), f + " did not arrive: " + arrived);
         }
+    }
+
+    @Test
+    void twoHundredInstancesFromFourConcurrentSendersAllArriveOnce() throws Exception {
+        tool("dcmodify");
+        ListenDicomLoad.Result r = ListenDicomLoad.run(tmp, FILES.get(0), 200, 4);
+        System.out.println("ListenDICOM load: " + r.json());
+        assertEquals(0, r.failedSenders(), r.json());
+        assertEquals(200, r.flowFiles(), r.json());
+        assertEquals(200, r.distinctUids(), r.json());
     }
 
     /** All {@code n} FlowFiles went to success; otherwise the failure shows the reasons. */
