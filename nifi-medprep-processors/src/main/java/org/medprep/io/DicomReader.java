@@ -161,7 +161,7 @@ public final class DicomReader {
         if (uid == null) {
             return "an unknown transfer syntax";
         }
-        return TS_NAMES.getOrDefault(uid, "transfer syntax") + " (" + uid + ")";
+        return TS_NAMES.getOrDefault(uid, "transfer syntax") + " (" + HeaderChecks.printable(uid) + ")";
     }
 
     /** The data set up to (not including) Pixel Data: enough to check sizes and sort slices. */
