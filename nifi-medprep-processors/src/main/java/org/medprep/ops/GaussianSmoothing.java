@@ -20,9 +20,10 @@ package org.medprep.ops;
  *
  * <p><b>Long kernels</b> ({@link #GaussianSmoothing(double, int)}, for lines of a known length n): the mirror
  * extension repeats with period P = 2(n − 1), so smoothing is a circular convolution with the kernel folded onto
- * one period. By Poisson summation the folded kernel of σ ≥ 2P deviates from uniform by at most
- * exp(−2π²·4) ≈ 5e-35 of its value, below double precision: σ is capped at 2P (every larger σ gives the line's
- * periodic mean), and a kernel longer than P is applied folded, P taps per sample. So a 10,000-fold
+ * one period. By Poisson summation the folded (untruncated) kernel of σ ≥ 2P deviates from uniform by
+ * exp(−2π²·4) ≈ 5e-35; the 4σ truncation leaves edge taps of e^−8 of the peak, so the line comes out as its
+ * periodic mean to about 1e-5 relative. σ is therefore capped at 2P (a larger σ would change the result by
+ * no more than that), and a kernel longer than P is applied folded, P taps per sample. So a 10,000-fold
  * downsampling neither overflows the kernel nor costs 80,000 taps a sample.
  */
 public final class GaussianSmoothing {

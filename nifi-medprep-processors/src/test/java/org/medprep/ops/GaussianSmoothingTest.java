@@ -50,7 +50,10 @@ class GaussianSmoothingTest {
         }
     }
 
-    /** Beyond σ = 4(n − 1) every σ gives the periodic mean; 1e300 neither overflows nor takes long. */
+    /**
+     * Beyond σ = 4(n − 1) every σ gives the capped result, the periodic mean within the 4σ truncation's 1e-5
+     * relative; 1e300 neither overflows nor takes long.
+     */
     @Test
     void hugeSigmaGivesThePeriodicMean() {
         int n = 33;
@@ -66,7 +69,7 @@ class GaussianSmoothingTest {
             new GaussianSmoothing(sigma, n).apply(in, n, out);
             for (int i = 0; i < n; i++) {
                 assertEquals(capped[i], out[i], 1e-9, "sigma " + sigma);
-                assertEquals(mean, out[i], 1e-9, "sigma " + sigma);
+                assertEquals(mean, out[i], 1e-5 * 1000, "sigma " + sigma);
             }
         }
         double[] one = {5};
