@@ -279,7 +279,7 @@ public final class DicomReader {
     private static String sopClassName(String uid) {
         String d = SOPClassDescriptions.getDescriptionFromUID(uid);
         if (d == null || d.isBlank()) {
-            return uid;
+            return HeaderChecks.printable(uid);
         }
         return d.endsWith(" Storage") ? d.substring(0, d.length() - " Storage".length()) : d;
     }
