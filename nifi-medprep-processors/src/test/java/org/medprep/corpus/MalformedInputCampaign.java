@@ -22,7 +22,8 @@ import org.medprep.corpus.ProcessorHarness.Outcome;
  * {@link OutcomeChecks} (nothing thrown, one transfer, a readable reason, the time bounds). A failure prints the
  * seed and the shrunk (source, kind, seed) that reproduces it.
  *
- * <p>Run (about 1 try per 0.2–0.5 s on two cores; tries set by jqwik.tries.default):
+ * <p>Run (about 16 tries a second on two cores; tries set by jqwik.tries.default; figures in
+ * docs/reliability.md):
  * <pre>
  * mvn -B -ntp -o -pl nifi-medprep-processors test -Dtest=MalformedInputCampaign -Dgroups=campaign \
  *     -Dmedprep.excludedGroups=none -Dmedprep.test.xmx=256m -Djqwik.tries.default=2000
