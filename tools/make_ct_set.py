@@ -365,7 +365,7 @@ def write_series(spec, series_index, patient, study, rng, out_dir, layout, seed)
         above, below = positions[missing - 1], positions[missing + 1]
         entry["missing_slice_position_mm"] = positions[missing]
         entry["expected"] = "invalid"
-        entry["expected_reason"] = ("1 slice missing between positions %s and %s mm along the slice normal "
+        entry["expected_reason"] = ("The series has 1 slice missing between positions %s and %s mm along the slice normal "
                                     "(spacing %s mm)." % (mm(below), mm(above), mm(spacing_z)))
         entry["size"] = None
     else:

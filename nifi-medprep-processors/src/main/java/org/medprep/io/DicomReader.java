@@ -161,7 +161,7 @@ public final class DicomReader {
         if (uid == null) {
             return "an unknown transfer syntax";
         }
-        return TS_NAMES.getOrDefault(uid, "transfer syntax") + " (" + uid + ")";
+        return TS_NAMES.getOrDefault(uid, "transfer syntax") + " (" + HeaderChecks.printable(uid) + ")";
     }
 
     /** The data set up to (not including) Pixel Data: enough to check sizes and sort slices. */
@@ -279,7 +279,7 @@ public final class DicomReader {
     private static String sopClassName(String uid) {
         String d = SOPClassDescriptions.getDescriptionFromUID(uid);
         if (d == null || d.isBlank()) {
-            return uid;
+            return HeaderChecks.printable(uid);
         }
         return d.endsWith(" Storage") ? d.substring(0, d.length() - " Storage".length()) : d;
     }

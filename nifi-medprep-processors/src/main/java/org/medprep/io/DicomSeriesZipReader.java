@@ -217,7 +217,8 @@ public final class DicomSeriesZipReader {
             }
         }
         if (duplicates > 0) {
-            throw inconsistent(duplicates + (duplicates == 1 ? " slice lies" : " slices lie") + " at the same "
+            throw inconsistent("In the series, " + duplicates + (duplicates == 1 ? " slice lies" : " slices lie")
+                    + " at the same "
                     + "position along the slice normal as another slice (duplicate slices; " + slices.size()
                     + " slices in the ZIP archive).");
         }
@@ -298,12 +299,12 @@ public final class DicomSeriesZipReader {
         if (missing > 0) {
             String s = missing == 1 ? "1 slice" : missing + " slices";
             if (where.size() == 1) {
-                throw inconsistent(s + " missing " + where.get(0).substring(where.get(0).indexOf("between"))
+                throw inconsistent("The series has " + s + " missing " + where.get(0).substring(where.get(0).indexOf("between"))
                         + " along the slice normal (spacing " + mm(m) + " mm).");
             }
             String list = String.join(", ", where.subList(0, Math.min(3, where.size())))
                     + (where.size() > 3 ? " and " + (where.size() - 3) + " more gaps" : "");
-            throw inconsistent(s + " missing along the slice normal (spacing " + mm(m) + " mm): " + list + ".");
+            throw inconsistent("The series has " + s + " missing along the slice normal (spacing " + mm(m) + " mm): " + list + ".");
         }
         return (slices.get(n - 1).along - slices.get(0).along) / (n - 1);
     }
@@ -406,7 +407,7 @@ public final class DicomSeriesZipReader {
                     ReadLimits.checkMemory(needed, "The ZIP archive's first " + slices
                             + " DICOM slices declare " + ReadLimits.gb(needed / 2) + " of pixel data");
                 }
-                byte[] b = readRest(zip, prefix, budget - inflated, budget, declared);
+                byte[] b = readRest(zip, prefix, budget - inflated, budget, declared, out.size() + 1);
                 inflated += b.length - prefix.length;
                 out.add(b);
             }
@@ -444,11 +445,21 @@ public final class DicomSeriesZipReader {
         return n;
     }
 
-    /** {@code prefix} followed by the rest of the entry, at most {@code max} more bytes. */
-    private static byte[] readRest(InputStream in, byte[] prefix, long max, long budget, long declared)
+    /**
+     * {@code prefix} followed by the rest of the entry, at most {@code max} more bytes. A slice whose header
+     * declared its pixel bytes may hold at most {@link #entrySlack} more than that (its header, compressed data a
+     * little larger than raw, trailing padding); one that did not may take half of {@code max}, so the buffer's
+     * copy while it grows stays within the budget too.
+     */
+    private static byte[] readRest(InputStream in, byte[] prefix, long max, long budget, long declared, int slice)
             throws IOException, ImageReadException {
         if (prefix.length < PREFIX_BYTES) {
             return prefix; // the whole entry
+        }
+        long entryMax = declared > 0 ? declared + entrySlack(declared) : max / 2;
+        if (entryMax < max) {
+            max = entryMax;
+            budget = -1;
         }
         // sized from the declared pixel bytes, so a native slice is not copied while the buffer doubles
         ByteArrayOutputStream bos = new ByteArrayOutputStream(
@@ -460,11 +471,22 @@ public final class DicomSeriesZipReader {
         while ((r = in.read(buf)) > 0) {
             n += r;
             if (n > max) {
+                if (budget < 0) {
+                    throw new ImageReadException(Problem.CORRUPT, "The ZIP archive's DICOM entry " + slice
+                            + " inflates to more than " + ReadLimits.gb(prefix.length + max) + (declared > 0
+                            ? ", far more than the " + ReadLimits.gb(declared) + " of pixel data its header declares."
+                            : ", and its header does not say how much pixel data it holds."));
+                }
                 throw tooMuch(budget);
             }
             bos.write(buf, 0, r);
         }
         return bos.toByteArray();
+    }
+
+    /** What a slice may hold beyond its declared pixel bytes: 1/8 of them plus 1 MiB. */
+    private static long entrySlack(long declared) {
+        return declared / 8 + (1 << 20);
     }
 
     private static ImageReadException tooMuch(long budget) {

@@ -23,6 +23,8 @@ import org.medprep.io.ImageReadException.Problem;
  *       spacing, NIfTI pixdim and affine column lengths); SliceThickness and SpacingBetweenSlices must be finite,
  *       and within the range when positive (0 or a negative value, seen in real 2D exports and in the retired use of
  *       a signed SpacingBetweenSlices, counts as not declared: it is never used as a spacing);</li>
+ *   <li>ImagePositionPatient (3 values) and ImageOrientationPatient (6 values), when present, finite numbers
+ *       (a NaN position would sort slices arbitrarily and write a NaN affine);</li>
  *   <li>UIDs (Study, Series, SOP Instance, SOP Class, Frame of Reference) valid per DICOM PS3.5 9.1: at most 64
  *       characters, components of digits separated by dots, no empty component, no leading zero in a component
  *       of more than one digit (so no control bytes either).</li>
@@ -110,6 +112,8 @@ public final class HeaderChecks {
                 spacing("DICOM " + name, v); // 0 or negative: not used (no slice spacing declared)
             }
         }
+        finiteValues(h, TagFromName.ImagePositionPatient, "ImagePositionPatient", 3);
+        finiteValues(h, TagFromName.ImageOrientationPatient, "ImageOrientationPatient", 6);
         for (AttributeTag t : UID_TAGS) {
             Attribute a = h.list.get(t);
             if (a == null || a.getVM() == 0) {
@@ -117,6 +121,28 @@ public final class HeaderChecks {
             }
             String uid = a.getSingleStringValueOrNull();
             uid(com.pixelmed.dicom.DicomDictionary.StandardDictionary.getNameFromTag(t), uid);
+        }
+    }
+
+    /** CORRUPT unless the attribute, when present, holds {@code count} finite numbers. */
+    private static void finiteValues(DicomReader.Header h, AttributeTag t, String name, int count)
+            throws ImageReadException {
+        Attribute a = h.list.get(t);
+        if (a == null || a.getVM() == 0) {
+            return;
+        }
+        double[] v;
+        try {
+            v = a.getDoubleValues();
+        } catch (Exception e) {
+            v = null;
+        }
+        boolean ok = v != null && v.length == count;
+        for (int i = 0; ok && i < v.length; i++) {
+            ok = Double.isFinite(v[i]);
+        }
+        if (!ok) {
+            throw corrupt("The DICOM " + name + " is not " + count + " finite numbers.");
         }
     }
 
@@ -162,6 +188,22 @@ public final class HeaderChecks {
             m = m.substring(0, 200).strip() + "...";
         }
         return m.isEmpty() ? "" : Character.toUpperCase(m.charAt(0)) + m.substring(1);
+    }
+
+    /**
+     * A header string as it may appear inside a reason: printable ASCII kept, every other character (control
+     * bytes, line breaks, undecodable bytes) shown as "?", at most 80 characters.
+     */
+    public static String printable(String value) {
+        if (value == null) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < value.length() && b.length() < 80; i++) {
+            char c = value.charAt(i);
+            b.append(c >= 0x20 && c < 0x7F ? c : '?');
+        }
+        return value.length() > 80 ? b + "..." : b.toString();
     }
 
     private static ImageReadException corrupt(String message) {

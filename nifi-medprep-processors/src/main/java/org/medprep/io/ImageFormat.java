@@ -55,7 +55,8 @@ public enum ImageFormat {
                 }
             } catch (IOException e) {
                 throw new ImageReadException(ImageReadException.Problem.CORRUPT,
-                        "The content is gzip-compressed but does not decompress: " + e.getMessage() + ".");
+                        "The content is gzip-compressed but does not decompress" + (HeaderChecks.clean(e.getMessage())
+                                .isEmpty() ? " (it ends too early)" : ": " + HeaderChecks.clean(e.getMessage())) + ".");
             }
             throw new ImageReadException(ImageReadException.Problem.CORRUPT,
                     "The content is gzip-compressed but is not a NIfTI-1 image.");

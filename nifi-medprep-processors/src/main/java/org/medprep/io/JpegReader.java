@@ -111,6 +111,10 @@ public final class JpegReader {
             }
             throw new ImageReadException(ImageReadException.Problem.CORRUPT,
                     "The JPEG image is damaged or truncated: libjpeg-turbo reported \"" + msg + "\".", e);
+        } catch (IllegalStateException e) {
+            // TurboJPEG's Java wrapper: a header it could not read leaves "no JPEG image associated"
+            throw new ImageReadException(ImageReadException.Problem.CORRUPT,
+                    "The JPEG image is damaged or truncated: libjpeg-turbo found no readable JPEG header.", e);
         }
     }
 

@@ -221,6 +221,31 @@ public class ResampleSpacing extends ImageTransformProcessor {
         return v;
     }
 
+    /**
+     * Refuses, before allocating, a resampling whose float32 intermediates and output (at most two intermediates
+     * live with the output, see {@link Resample}) need more than this JVM can give
+     * ({@link ReadLimits#availableBytes()}). An output above Max Voxels is left to {@link Resample}'s own refusal.
+     */
+    private static void checkMemory(Image image, double[] target, Interpolation interpolation, long maxVoxels) {
+        Resample.Plan plan = Resample.plan(image.width(), image.height(), image.depth(), image.geometry(), target);
+        double c = image.channels();
+        double x = plan.width();
+        double y = plan.height();
+        double z = plan.depth();
+        if (x * y * z > maxVoxels) {
+            return;
+        }
+        int bytes = interpolation.kernel() == Resample.Interpolation.NEAREST ? image.type().bytes() : 4;
+        double samples = interpolation.kernel() == Resample.Interpolation.NEAREST ? x * y * z * c
+                : c * (x * image.height() * image.depth() + x * y * image.depth() + x * y * z);
+        long available = ReadLimits.availableBytes();
+        if (samples * bytes > available) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "Resampling to %d x %d x %d voxels needs "
+                    + "%.2f GB; this JVM can give %.2f GB.", plan.width(), plan.height(), plan.depth(),
+                    samples * bytes / 1e9, available / 1e9));
+        }
+    }
+
     @Override
     protected List<PropertyDescriptor> transformProperties() {
         return PROPERTIES;
@@ -239,6 +264,7 @@ public class ResampleSpacing extends ImageTransformProcessor {
         return (image, flowFile) -> {
             Image oriented = reorient.target() == null ? image : Reorient.apply(image, reorient.target());
             int threads = oriented.size() >= PARALLEL_MIN_SAMPLES ? cores : 1;
+            checkMemory(oriented, target, interpolation, maxVoxels);
             Image out = Resample.apply(oriented, target, interpolation.kernel(), antiAliasing, threads, maxVoxels);
             double[] o = out.geometry().origin();
             String origin = ImageAttributes.number(o[0]) + "," + ImageAttributes.number(o[1]) + ","

@@ -424,8 +424,8 @@ public class ValidateImage extends AbstractProcessor {
                 }
             }
             if (!s.modalities().isEmpty() && !s.modalities().contains(meta.modality().toUpperCase(Locale.ROOT))) {
-                problems.add("The modality " + meta.modality() + " is not one of the allowed " + s.modalities()
-                        + ".");
+                problems.add("The modality " + org.medprep.io.HeaderChecks.printable(meta.modality())
+                        + " is not one of the allowed " + s.modalities() + ".");
             }
         }
         return problems;

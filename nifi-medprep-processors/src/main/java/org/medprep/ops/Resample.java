@@ -440,7 +440,7 @@ public final class Resample {
             }
             double sigma = antiAliasing && kernels[a] != Interpolation.NEAREST
                     ? GaussianSmoothing.antiAliasingSigma(1, ratio[a]) : 0;
-            GaussianSmoothing gauss = sigma > 0 ? new GaussianSmoothing(sigma) : null;
+            GaussianSmoothing gauss = sigma > 0 ? new GaussianSmoothing(sigma, in[a]) : null;
             pass(src, srcType, dims, d, out[a], table(in[a], out[a], ratio[a], kernels[a]),
                     kernels[a] == Interpolation.BSPLINE, gauss, target, threads);
             src = target;

@@ -148,7 +148,7 @@ class DicomSeriesZipReaderTest {
         ImageReadException e = assertThrows(ImageReadException.class,
                 () -> DicomSeriesZipReader.read(zip(files(CT2), false), ReadLimits.DEFAULT));
         assertEquals(ImageReadException.Problem.INCONSISTENT_SERIES, e.problem());
-        assertEquals("161 slices missing between positions -99.48 and 103.02 mm along the slice normal "
+        assertEquals("The series has 161 slices missing between positions -99.48 and 103.02 mm along the slice normal "
                 + "(spacing 1.25 mm).", e.getMessage());
     }
 
@@ -163,7 +163,7 @@ class DicomSeriesZipReaderTest {
             ImageReadException e = assertThrows(ImageReadException.class,
                     () -> DicomSeriesZipReader.read(zip(shuffled(kept, 11), true), ReadLimits.DEFAULT));
             assertEquals(ImageReadException.Problem.INCONSISTENT_SERIES, e.problem());
-            assertTrue(e.getMessage().startsWith("1 slice missing between positions "), e.getMessage());
+            assertTrue(e.getMessage().startsWith("The series has 1 slice missing between positions "), e.getMessage());
             assertTrue(e.getMessage().endsWith(" mm along the slice normal (spacing 2.5 mm)."), e.getMessage());
             assertTrue(!e.getMessage().contains(gone.getFileName().toString()), "no file names in reasons");
         }
@@ -173,7 +173,7 @@ class DicomSeriesZipReaderTest {
         kept.remove(1);
         ImageReadException e = assertThrows(ImageReadException.class,
                 () -> DicomSeriesZipReader.read(zip(kept, false), ReadLimits.DEFAULT));
-        assertTrue(e.getMessage().startsWith("2 slices missing between positions "), e.getMessage());
+        assertTrue(e.getMessage().startsWith("The series has 2 slices missing between positions "), e.getMessage());
         // every other slice dropped: 3 slices 5 mm apart are a regular series (and read as one)
         List<Path> everyOther = List.of(all.get(0), all.get(2), all.get(4));
         Image im = DicomSeriesZipReader.read(zip(everyOther, false), ReadLimits.DEFAULT).image();
@@ -261,13 +261,13 @@ class DicomSeriesZipReaderTest {
         ImageReadException e = assertThrows(ImageReadException.class,
                 () -> DicomSeriesZipReader.read(zip(files, false), ReadLimits.DEFAULT));
         assertEquals(ImageReadException.Problem.INCONSISTENT_SERIES, e.problem());
-        assertEquals("1 slice lies at the same position along the slice normal as another slice (duplicate "
+        assertEquals("In the series, 1 slice lies at the same position along the slice normal as another slice (duplicate "
                 + "slices; 6 slices in the ZIP archive).", e.getMessage());
         files.add(files.get(1));
         files.add(files.get(1));
         ImageReadException three = assertThrows(ImageReadException.class,
                 () -> DicomSeriesZipReader.read(zip(files, false), ReadLimits.DEFAULT));
-        assertTrue(three.getMessage().startsWith("3 slices lie at the same position"), three.getMessage());
+        assertTrue(three.getMessage().startsWith("In the series, 3 slices lie at the same position"), three.getMessage());
     }
 
     @Test

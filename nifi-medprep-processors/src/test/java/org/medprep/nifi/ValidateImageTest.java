@@ -364,7 +364,7 @@ class ValidateImageTest {
         valid.get(1).assertAttributeEquals("medprep.format", "DICOM");
         assertEquals(3, invalid.size());
         invalid.get(0).assertAttributeEquals("medprep.invalid.reason", "The volume has 2 slices, fewer than the minimum 3.");
-        invalid.get(1).assertAttributeEquals("medprep.invalid.reason", "1 slice missing between positions 3.763 "
+        invalid.get(1).assertAttributeEquals("medprep.invalid.reason", "The series has 1 slice missing between positions 3.763 "
                 + "and 8.763 mm along the slice normal (spacing 2.5 mm).");
         invalid.get(2).assertAttributeEquals("medprep.invalid.reason", "The volume has 1 slice, fewer than the minimum 3.");
         assertNoRawPatientId("98890234");

@@ -127,6 +127,7 @@ public final class ImageTransformer {
         String reason;
         try {
             DecodedImage decoded = FlowFileImages.read(session, flowFile, ReadLimits.DEFAULT, color);
+            checkWorkingMemory(decoded.image(), processor);
             Image input = Monochrome.toMonochrome2(decoded.image());
             Step step = operation.apply(input, decoded.header(), flowFile);
             Map<String, Object> parameters = new LinkedHashMap<>(step.parameters());
@@ -187,6 +188,29 @@ public final class ImageTransformer {
                                                     Image image, String processor, Map<String, ?> parameters) {
         return format == OutputFormat.DICOM
                 ? DerivedDicomSources.of(flowFile, decoded.header(), image, processor, parameters) : null;
+    }
+
+    /**
+     * Working memory an operation may need per input sample: a float32 result and a float32 working copy beside
+     * the decoded input (the ops convert to float; OpenCV's bridge copies).
+     */
+    static final int WORKING_BYTES_PER_SAMPLE = 12;
+
+    /**
+     * Refuses (TOO_LARGE), before the operation allocates, an image whose samples × {@value #WORKING_BYTES_PER_SAMPLE}
+     * bytes exceed what this JVM can give ({@link ReadLimits#availableBytes()}): the reader's check covers the
+     * decode only, and a 66 MiB int16 volume made ClipHU, CorrectBiasField, ApplyCLAHE and Denoise run out of a
+     * 256 MiB heap.
+     */
+    private static void checkWorkingMemory(Image image, String processor) throws ImageReadException {
+        long needed = (long) image.size() * WORKING_BYTES_PER_SAMPLE;
+        long available = ReadLimits.availableBytes();
+        if (needed > available) {
+            throw new ImageReadException(ImageReadException.Problem.TOO_LARGE, String.format(java.util.Locale.ROOT,
+                    "%s needs about %.2f GB of working memory for %d x %d x %d x %d samples; this JVM can give "
+                            + "%.2f GB.", processor, needed / 1e9, image.width(), image.height(), image.depth(),
+                    image.channels(), available / 1e9));
+        }
     }
 
     /** {@code name} with a known image extension replaced by (or, if none, followed by) the format's. */
