@@ -354,6 +354,12 @@ public class ValidateImage extends AbstractProcessor {
             return;
         }
         try {
+            checkWorkingMemory(decoded.image());
+        } catch (ImageReadException e) {
+            route(session, flowFile, REL_INVALID, Map.of(ATTR_INVALID_REASON, e.getMessage()), start);
+            return;
+        }
+        try {
             Map<String, String> attributes = describe(decoded, s.pixelDigest());
             List<String> problems = check(s, decoded);
             addPatientAttributes(context, s, flowFile, decoded, attributes);
@@ -448,6 +454,19 @@ public class ValidateImage extends AbstractProcessor {
             mean8 = 0;
         }
         return meta.monochrome1() ? 255 - mean8 : mean8;
+    }
+
+    /**
+     * The checks after decoding need, beside the decoded image, one double per sample for the 99th percentile of
+     * an image wider than 16 bits (8- and 16-bit images are counted in a histogram): refused (TOO_LARGE, so
+     * {@code invalid}) before allocating when the two exceed what this JVM can give ({@link ReadLimits}).
+     */
+    private static void checkWorkingMemory(Image image) throws ImageReadException {
+        long samples = image.size();
+        long extra = image.type().bytes() <= 2 && image.type().integer() ? 0 : 8 * samples;
+        ReadLimits.checkMemory(samples * image.type().bytes() + extra, String.format(java.util.Locale.ROOT,
+                "Validating the %d x %d x %d %s image (its samples and, above 16 bits, a copy to sort for the 99th "
+                        + "percentile)", image.width(), image.height(), image.depth(), image.type()));
     }
 
     private static Map<String, String> describe(DecodedImage decoded, boolean pixelDigest) {

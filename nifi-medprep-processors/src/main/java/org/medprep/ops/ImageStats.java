@@ -115,7 +115,7 @@ public record ImageStats(double min, double max, double mean, long count, long n
         if (n == 0) {
             return Double.NaN;
         }
-        double[] sorted = java.util.Arrays.copyOf(v, n);
+        double[] sorted = n == v.length ? v : java.util.Arrays.copyOf(v, n); // sorted in place: no second copy
         java.util.Arrays.sort(sorted);
         return Intensity.percentile(sorted, p);
     }
