@@ -12,7 +12,6 @@ import com.pixelmed.dicom.SOPClassDescriptions;
 import com.pixelmed.dicom.SequenceAttribute;
 import com.pixelmed.dicom.TagFromName;
 import com.pixelmed.dicom.ValueRepresentation;
-import java.io.ByteArrayInputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -290,7 +289,7 @@ public final class DicomReader {
         long[] pixelOffset = {-1};
         DicomInputStream dis = null;
         try {
-            dis = new DicomInputStream(new ByteArrayInputStream(content));
+            dis = new DicomInputStream(DicomMetaGroup.open(content));
             list.read(dis, (l, tag, offset) -> {
                 if (tag.equals(TagFromName.PixelData)) {
                     pixelOffset[0] = offset;
@@ -378,7 +377,7 @@ public final class DicomReader {
 
         AttributeList list = new AttributeList();
         try {
-            DicomInputStream dis = new DicomInputStream(new ByteArrayInputStream(content));
+            DicomInputStream dis = new DicomInputStream(DicomMetaGroup.open(content));
             list.read(dis);
         } catch (Exception | Error e) {
             rethrowVmError(e);
