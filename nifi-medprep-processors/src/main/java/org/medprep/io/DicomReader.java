@@ -75,6 +75,9 @@ import org.medprep.io.ImageReadException.Problem;
  * and has a standard keyword (private tags are left out), meta header included (TransferSyntaxUID is always
  * present), multiple values joined with '\'. It <b>contains patient identity</b>: see {@link DecodedImage}.
  *
+ * <p>A File Meta Information Group Length (0002,0000) that disagrees with the meta elements present is read as
+ * those elements ({@link DicomMetaGroup}), as pydicom reads it.
+ *
  * <h2>Errors ({@link ImageReadException.Problem})</h2>
  * <ul>
  *   <li>TOO_LARGE: Rows × Columns × NumberOfFrames exceeds {@link ReadLimits}, or the decode's arrays
@@ -89,7 +92,11 @@ import org.medprep.io.ImageReadException.Problem;
  *       present"), a file cut inside compressed fragments, malformed RLE (an RLE segment too short to fill its
  *       frame is refused before the frame is allocated: PackBits expands at most 64 ×), header values out of
  *       {@link HeaderChecks}' rules (BitsStored, photometric vs SamplesPerPixel, PixelSpacing range, UIDs; a
- *       retired photometric interpretation is UNSUPPORTED). A partial or zero-padded image is never returned.
+ *       retired photometric interpretation is UNSUPPORTED); a JPEG or JPEG 2000 codestream whose own frame header
+ *       (SOFn, SIZ; read by {@link CodestreamHeader} before any codec runs, also when split across fragments)
+ *       declares another Columns × Rows or SamplesPerPixel, more bits than BitsAllocated, or more than 65535 tiles,
+ *       and encapsulated data whose first fragment starts no codestream. A partial or zero-padded image is never
+ *       returned.
  *       Parser and codec messages follow our sentence cleaned by {@link HeaderChecks#clean}.</li>
  * </ul>
  *
@@ -491,28 +498,74 @@ public final class DicomReader {
 
     private static final String RLE = "1.2.840.10008.1.2.5";
 
+    /** At most this many bytes of a frame's fragments are joined to find a frame header split across them. */
+    private static final int MAX_HEADER_SEARCH = 1 << 20;
+
     /**
      * Before any codec runs: every fragment that starts a JPEG or JPEG 2000 codestream must declare the size the
-     * DICOM header declares (Columns × Rows, SamplesPerPixel components), since the codec allocates from its own
-     * header. Rows × Columns already passed the size and memory checks, so a frame that agrees is bounded too.
+     * DICOM header declares (Columns × Rows, SamplesPerPixel components, at most BitsAllocated bits per sample; a
+     * JPEG 2000 codestream at most {@value CodestreamHeader#MAX_J2K_TILES} tiles), since the codec allocates from its
+     * own header. Rows × Columns already passed the size and memory checks, so a frame that agrees is bounded too.
+     * The first fragment after the offset table must start a codestream, and a frame header split across
+     * fragments is read from the fragments joined (up to 1 MiB), so no frame reaches a codec unchecked.
      */
     private static void checkCodestreams(byte[] content, List<long[]> fragments, Header h) throws ImageReadException {
+        String ts = transferSyntaxName(h.transferSyntaxUid);
+        if (fragments.size() > 1 && !CodestreamHeader.starts(content, (int) fragments.get(1)[0],
+                (int) fragments.get(1)[1])) {
+            throw new ImageReadException(Problem.CORRUPT, "The first compressed fragment (" + ts + ") does not start"
+                    + " a JPEG or JPEG 2000 codestream, so the pixel data is not decoded.");
+        }
         int frame = 0;
         for (int i = 1; i < fragments.size(); i++) {
-            CodestreamHeader cs = CodestreamHeader.read(content, (int) fragments.get(i)[0], (int) fragments.get(i)[1]);
-            if (cs == null) {
-                continue; // a continuation fragment, or data the codec will refuse itself
+            int off = (int) fragments.get(i)[0];
+            int len = (int) fragments.get(i)[1];
+            if (!CodestreamHeader.starts(content, off, len)) {
+                continue; // a continuation fragment of the frame before
             }
             frame++;
+            CodestreamHeader cs = CodestreamHeader.read(content, off, len);
+            if (cs == null) {
+                cs = CodestreamHeader.read(joined(content, fragments, i), 0, Integer.MAX_VALUE);
+            }
+            if (cs == null) {
+                throw new ImageReadException(Problem.CORRUPT, "The codestream of frame " + frame + " (" + ts
+                        + ") has no frame header (JPEG SOFn or JPEG 2000 SIZ) before its data, so it is not decoded.");
+            }
             boolean sizeDiffers = cs.width() != h.columns() || (cs.height() != 0 && cs.height() != h.rows());
             if (sizeDiffers || cs.components() != h.samplesPerPixel()) {
                 throw new ImageReadException(Problem.CORRUPT, "The " + cs.codec() + " codestream of frame " + frame
-                        + " (" + transferSyntaxName(h.transferSyntaxUid) + ") declares " + cs.width() + " x " + cs.height() + " pixels with " + cs.components()
-                        + (cs.components() == 1 ? " component" : " components") + "; the DICOM header declares "
-                        + h.columns() + " x " + h.rows() + " with " + h.samplesPerPixel() + " (Columns x Rows, "
-                        + "SamplesPerPixel), so the frame is not decoded.");
+                        + " (" + ts + ") declares " + cs.width() + " x " + cs.height() + " pixels with "
+                        + cs.components() + (cs.components() == 1 ? " component" : " components")
+                        + "; the DICOM header declares " + h.columns() + " x " + h.rows() + " with "
+                        + h.samplesPerPixel() + " (Columns x Rows, SamplesPerPixel), so the frame is not decoded.");
+            }
+            if (cs.precision() > h.bitsAllocated()) {
+                throw new ImageReadException(Problem.CORRUPT, "The " + cs.codec() + " codestream of frame " + frame
+                        + " (" + ts + ") declares " + cs.precision() + " bits per sample; the DICOM header declares "
+                        + "BitsAllocated " + h.bitsAllocated() + ", so the frame is not decoded.");
+            }
+            if (cs.tiles() < 1 || cs.tiles() > CodestreamHeader.MAX_J2K_TILES) {
+                throw new ImageReadException(Problem.CORRUPT, "The " + cs.codec() + " codestream of frame " + frame
+                        + " (" + ts + ") declares " + (cs.tiles() < 1 ? "a tile size of 0"
+                        : cs.tiles() + " tiles") + "; JPEG 2000 allows 1 to " + CodestreamHeader.MAX_J2K_TILES
+                        + ", so the frame is not decoded.");
             }
         }
+    }
+
+    /** Fragment {@code first} and the continuation fragments after it, joined, at most 1 MiB. */
+    private static byte[] joined(byte[] content, List<long[]> fragments, int first) {
+        var out = new java.io.ByteArrayOutputStream();
+        for (int i = first; i < fragments.size() && out.size() < MAX_HEADER_SEARCH; i++) {
+            int off = (int) fragments.get(i)[0];
+            int len = (int) fragments.get(i)[1];
+            if (i > first && CodestreamHeader.starts(content, off, len)) {
+                break;
+            }
+            out.write(content, off, Math.min(len, MAX_HEADER_SEARCH - out.size()));
+        }
+        return out.toByteArray();
     }
 
     /** The JP2 signature box: length 12, type "jP  ", content 0D 0A 87 0A. */

@@ -27,7 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.medprep.testutil.RealFiles;
 
 /**
- * Issue 9's ten memory bombs and two oversized codestreams inside DICOM, built from real files, each refused before allocation: {@link Probe} reads them
+ * Issue 9's ten memory bombs and seven codestreams inside DICOM that lie about their size (SOF/SIZ of four real
+ * objects set to 22000 × 22000, one also split across two fragments, one with DICOM Rows/Columns set too, one
+ * JPEG 2000 of 1 × 1-pixel tiles), built from real files, each refused before allocation: {@link Probe} reads them
  * in a forked JVM with {@code -Xmx256m} (so {@link ReadLimits#availableBytes()} is 192 MiB) and prints, per
  * file, the problem, the reason and the milliseconds. Each must end as CORRUPT or TOO_LARGE with a reason
  * naming its numbers, in under 2 s, and no OutOfMemoryError may appear.
@@ -54,6 +56,20 @@ class MemoryBombTest {
                 + "Baseline.*\\) declares 22000 x 22000 pixels with 3 components; the DICOM header declares 100 x 100 with 3 .*"));
         EXPECTED.put("dicom-j2k-siz-22000x22000.dcm", Pattern.compile("CORRUPT\tThe JPEG 2000 codestream of frame 1 \\(JPEG 2000.*\\) "
                 + "declares 22000 x 22000 pixels with 1 component; the DICOM header declares 256 x 1024 with 1 .*"));
+        EXPECTED.put("dicom-jpeg-lossless-sof-22000x22000.dcm", Pattern.compile("CORRUPT\tThe JPEG codestream of "
+                + "frame 1 \\(JPEG Lossless.*\\) declares 22000 x 22000 pixels with 3 components; the DICOM header "
+                + "declares 100 x 100 with 3 .*"));
+        EXPECTED.put("dicom-j2k-lossless-siz-22000x22000.dcm", Pattern.compile("CORRUPT\tThe JPEG 2000 codestream "
+                + "of frame 1 \\(JPEG 2000 Lossless.*\\) declares 22000 x 22000 pixels with 1 component; the DICOM "
+                + "header declares 64 x 64 with 1 .*"));
+        EXPECTED.put("dicom-jpeg-split-sof-22000x22000.dcm", Pattern.compile("CORRUPT\tThe JPEG codestream of frame 1 "
+                + "\\(JPEG Baseline.*\\) declares 22000 x 22000 pixels with 3 components; the DICOM header declares "
+                + "100 x 100 with 3 .*"));
+        EXPECTED.put("dicom-jpeg-22000x22000-both.dcm", Pattern.compile("TOO_LARGE\tThe header declares 22000 x 22000 "
+                + "= 484 M pixels; the limit is 500 M|TOO_LARGE\tThe header declares 22000 x 22000 = 484 M pixels; "
+                + "decoding needs [0-9.]+ GB; this JVM can give 0\\.2\\d GB\\."));
+        EXPECTED.put("dicom-j2k-1x1-tiles.dcm", Pattern.compile("CORRUPT\tThe JPEG 2000 codestream of frame 1 .* "
+                + "declares 262144 tiles; JPEG 2000 allows 1 to 65535, so the frame is not decoded\\."));
         EXPECTED.put("zip-1.5GiB-zeros.zip", Pattern.compile("TOO_LARGE\tThe ZIP archive inflates to more than 0\\.2\\d GB.*"));
         EXPECTED.put("zip-20-slices-4096.zip", Pattern.compile(
                 "TOO_LARGE\tThe ZIP archive's first \\d DICOM slices declare 0\\.\\d+ GB of pixel data; decoding needs.*"));
@@ -121,6 +137,15 @@ class MemoryBombTest {
                     Files.readAllBytes(RealFiles.pydicom("SC_rgb_jpeg_dcmtk.dcm")), 22000, 22000);
             case "dicom-j2k-siz-22000x22000.dcm" -> dicomCodestreamSize(
                     Files.readAllBytes(RealFiles.pydicom("JPEG2000.dcm")), 22000, 22000);
+            case "dicom-jpeg-lossless-sof-22000x22000.dcm" -> dicomCodestreamSize(
+                    Files.readAllBytes(RealFiles.pydicom("SC_rgb_jpeg_gdcm.dcm")), 22000, 22000);
+            case "dicom-j2k-lossless-siz-22000x22000.dcm" -> dicomCodestreamSize(
+                    Files.readAllBytes(RealFiles.pydicom("MR_small_jp2klossless.dcm")), 22000, 22000);
+            case "dicom-jpeg-split-sof-22000x22000.dcm" -> splitFirstFragment(dicomCodestreamSize(
+                    Files.readAllBytes(RealFiles.pydicom("SC_rgb_jpeg_dcmtk.dcm")), 22000, 22000), 4);
+            case "dicom-jpeg-22000x22000-both.dcm" -> dicomRowsColumns(dicomCodestreamSize(
+                    Files.readAllBytes(RealFiles.pydicom("SC_rgb_jpeg_dcmtk.dcm")), 22000, 22000), 22000, 22000);
+            case "dicom-j2k-1x1-tiles.dcm" -> j2kTileSize(Files.readAllBytes(RealFiles.pydicom("JPEG2000.dcm")), 1, 1);
             case "nifti-22000x22000-int16.nii" -> nifti(22000, 22000, 4, 16);
             case "nifti-32767x15000-float64.nii" -> nifti(32767, 15000, 64, 64);
             case "nifti-20000x20000-rgb.nii" -> nifti(20000, 20000, 128, 24);
@@ -168,6 +193,45 @@ class MemoryBombTest {
             }
         }
         throw new IllegalStateException("no JPEG or JPEG 2000 codestream");
+    }
+
+    /** The JPEG 2000 SIZ marker's tile size (XTsiz, YTsiz) set, inside a DICOM's encapsulated pixel data. */
+    static byte[] j2kTileSize(byte[] b, int xt, int yt) {
+        b = b.clone();
+        for (int i = 132; i + 4 < b.length; i++) {
+            if ((b[i] & 0xFF) == 0xFF && (b[i + 1] & 0xFF) == 0x4F && (b[i + 2] & 0xFF) == 0xFF
+                    && (b[i + 3] & 0xFF) == 0x51) {
+                ByteBuffer.wrap(b).putInt(i + 4 + 20, xt).putInt(i + 4 + 24, yt);
+                return b;
+            }
+        }
+        throw new IllegalStateException("no JPEG 2000 SIZ");
+    }
+
+    /**
+     * The first fragment after the basic offset table of a DICOM's encapsulated Pixel Data (undefined length, at
+     * the end of the file, explicit VR little endian) split in two items after its first {@code at} bytes (even),
+     * so the codestream's frame header lies in the second fragment.
+     */
+    static byte[] splitFirstFragment(byte[] b, int at) {
+        byte[] pd = {(byte) 0xE0, 0x7F, 0x10, 0x00, 'O', 'B', 0, 0, -1, -1, -1, -1};
+        int p = -1;
+        for (int i = 132; i + pd.length <= b.length; i++) {
+            if (Arrays.equals(b, i, i + pd.length, pd, 0, pd.length)) {
+                p = i + pd.length;
+            }
+        }
+        ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+        int bot = p + 8 + bb.getInt(p + 4); // after the offset table item
+        int len = bb.getInt(bot + 4);
+        if (p < 0 || len <= at || at % 2 != 0) {
+            throw new IllegalStateException("no fragment to split");
+        }
+        ByteBuffer out = ByteBuffer.allocate(b.length + 8).order(ByteOrder.LITTLE_ENDIAN);
+        out.put(b, 0, bot + 4).putInt(at).put(b, bot + 8, at);
+        out.putShort((short) 0xFFFE).putShort((short) 0xE000).putInt(len - at);
+        out.put(b, bot + 8 + at, b.length - (bot + 8 + at));
+        return out.array();
     }
 
     /** ImageWidth (256) and ImageLength (257) of the first IFD set. */
