@@ -915,31 +915,57 @@ public final class DicomReader {
         return 1;
     }
 
-    private static Geometry geometry(Header h) {
+    /**
+     * The geometry from the header. Every spacing taken from it, wherever it comes from (PixelSpacing at the top or
+     * in the shared PixelMeasuresSequence, the step between the first two frames' PlanePositionSequence, the
+     * GridFrameOffsetVector's first step, SliceThickness/SpacingBetweenSlices), must pass
+     * {@link HeaderChecks#spacing}, and the frame positions and offsets must be finite: CORRUPT otherwise.
+     */
+    private static Geometry geometry(Header h) throws ImageReadException {
         AttributeList list = h.list;
         double[] iop = h.doubles(TagFromName.ImageOrientationPatient);
         double[] ipp = h.doubles(TagFromName.ImagePositionPatient);
         double[] inPlane = inPlaneSpacing(list);
+        String inPlaneSource = "DICOM PixelSpacing";
         double sliceSpacing = declaredSliceSpacing(list);
-        // Enhanced multi-frame objects keep geometry in functional groups.
+        String sliceSource = "DICOM SpacingBetweenSlices or SliceThickness";
+        // Enhanced multi-frame objects keep geometry in functional groups: shared, or per frame (the first frame's
+        // orientation and pixel measures then stand for all, as in Philips' enhanced MR).
         AttributeList shared = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(list,
                 TagFromName.SharedFunctionalGroupsSequence);
+        AttributeList firstFrame = null;
+        if (list.get(TagFromName.PerFrameFunctionalGroupsSequence) instanceof SequenceAttribute frames
+                && frames.getNumberOfItems() >= 1) {
+            firstFrame = frames.getItem(0).getAttributeList();
+        }
         double[][] perFramePositions = null;
-        if (shared != null) {
-            AttributeList orient = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(shared,
+        boolean topSpacing = list.get(TagFromName.PixelSpacing) != null;
+        boolean topSlice = list.get(TagFromName.SpacingBetweenSlices) != null
+                || list.get(TagFromName.SliceThickness) != null;
+        for (AttributeList groups : new AttributeList[]{shared, firstFrame}) {
+            if (groups == null) {
+                continue;
+            }
+            String where = groups == shared ? "the shared" : "the first frame's";
+            AttributeList orient = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(groups,
                     TagFromName.PlaneOrientationSequence);
             if (iop == null && orient != null) {
                 iop = doubles(orient.get(TagFromName.ImageOrientationPatient));
             }
-            AttributeList measures = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(shared,
+            AttributeList measures = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(groups,
                     TagFromName.PixelMeasuresSequence);
             if (measures != null) {
                 double[] ps = positivePair(measures.get(TagFromName.PixelSpacing));
-                if (ps != null && list.get(TagFromName.PixelSpacing) == null) {
+                if (ps != null && !topSpacing) {
                     inPlane = new double[]{ps[1], ps[0]};
+                    inPlaneSource = "DICOM PixelSpacing of " + where + " PixelMeasuresSequence";
+                    topSpacing = true;
                 }
-                if (list.get(TagFromName.SpacingBetweenSlices) == null && list.get(TagFromName.SliceThickness) == null) {
+                if (!topSlice && (measures.get(TagFromName.SpacingBetweenSlices) != null
+                        || measures.get(TagFromName.SliceThickness) != null)) {
                     sliceSpacing = declaredSliceSpacing(measures);
+                    sliceSource = "DICOM SpacingBetweenSlices or SliceThickness of " + where + " PixelMeasuresSequence";
+                    topSlice = true;
                 }
             }
         }
@@ -954,6 +980,10 @@ public final class DicomReader {
                 if (p == null || p.length != 3) {
                     perFramePositions = null;
                     break;
+                }
+                if (!Double.isFinite(p[0]) || !Double.isFinite(p[1]) || !Double.isFinite(p[2])) {
+                    throw new ImageReadException(Problem.CORRUPT, "The DICOM ImagePositionPatient of frame " + (i + 1)
+                            + " (PlanePositionSequence) is not 3 finite numbers.");
                 }
                 perFramePositions[i] = p;
             }
@@ -973,6 +1003,7 @@ public final class DicomReader {
                 double step = dot(d, axes[2]);
                 if (Math.abs(step) > 1e-6) {
                     sliceSpacing = Math.abs(step);
+                    sliceSource = "slice spacing from the first two frames' ImagePositionPatient";
                     if (step < 0) {
                         axes[2] = new double[]{-axes[2][0], -axes[2][1], -axes[2][2]};
                     }
@@ -980,14 +1011,24 @@ public final class DicomReader {
             }
         } else if (h.frames() > 1) {
             double[] gfov = h.doubles(GRID_FRAME_OFFSET_VECTOR);
+            for (int i = 0; gfov != null && i < gfov.length; i++) {
+                if (!Double.isFinite(gfov[i])) {
+                    throw new ImageReadException(Problem.CORRUPT, "The DICOM GridFrameOffsetVector holds " + gfov[i]
+                            + " at frame " + (i + 1) + "; the offsets must be finite numbers.");
+                }
+            }
             if (gfov != null && gfov.length >= 2 && Math.abs(gfov[1] - gfov[0]) > 1e-6) {
                 double step = gfov[1] - gfov[0];
                 sliceSpacing = Math.abs(step);
+                sliceSource = "slice spacing from the DICOM GridFrameOffsetVector";
                 if (step < 0) {
                     axes[2] = new double[]{-axes[2][0], -axes[2][1], -axes[2][2]};
                 }
             }
         }
+        HeaderChecks.spacing(inPlaneSource + " (column)", inPlane[0]);
+        HeaderChecks.spacing(inPlaneSource + " (row)", inPlane[1]);
+        HeaderChecks.spacing(sliceSource, sliceSpacing);
         return new Geometry(new double[]{inPlane[0], inPlane[1], sliceSpacing}, origin,
                 new double[]{axes[0][0], axes[0][1], axes[0][2], axes[1][0], axes[1][1], axes[1][2],
                         axes[2][0], axes[2][1], axes[2][2]});

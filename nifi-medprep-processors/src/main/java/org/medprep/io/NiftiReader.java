@@ -332,7 +332,7 @@ public final class NiftiReader {
                     HeaderChecks.spacing("NIfTI pixdim[" + i + "]", Math.abs(b.getFloat(76 + 4 * i)) * unitScale(b));
                 }
             }
-            Geometry g = geometry(b);
+            Geometry g = geometry(b, dim);
             return new Header(b.order(), dim[1], dim[2], dim[3], channels, datatype, type, (long) voxOffsetF,
                     slope, inter, g, java.util.Arrays.copyOfRange(hb, 148, 148 + NiftiDescription.LENGTH));
         }
@@ -346,7 +346,12 @@ public final class NiftiReader {
             };
         }
 
-        private static Geometry geometry(ByteBuffer b) {
+        /**
+         * The sform, else the qform, else the pixdim scale; a column of the affine that is zero or not finite falls
+         * back to the pixdim scale, and a finite one of an axis longer than 1 must be a plausible spacing
+         * ({@link HeaderChecks#spacing}: CORRUPT).
+         */
+        private static Geometry geometry(ByteBuffer b, long[] dim) throws ImageReadException {
             double unit = unitScale(b);
             double[] pixdim = new double[8];
             for (int i = 0; i < 8; i++) {
@@ -387,6 +392,10 @@ public final class NiftiReader {
                     return fallback;
                 }
                 spacing[c] = norm * unit;
+                if (dim[c + 1] > 1) {
+                    HeaderChecks.spacing("NIfTI " + (sformCode > 0 ? "sform" : "qform") + " column " + (c + 1)
+                            + " length (voxel size)", spacing[c]);
+                }
                 for (int r = 0; r < 3; r++) {
                     double sign = r < 2 ? -1 : 1; // RAS -> LPS
                     dir[3 * c + r] = sign * ras[r][c] / norm + 0.0; // + 0.0: no negative zero
