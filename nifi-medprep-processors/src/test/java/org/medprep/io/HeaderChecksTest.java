@@ -277,6 +277,67 @@ class HeaderChecksTest {
         assertEquals("Unlikely fixed VL 4294967295", HeaderChecks.clean("unlikely fixed VL 4294967295"));
     }
 
+    /** The message a call throws (the test fails when it throws nothing). */
+    private static String messageOf(org.junit.jupiter.api.function.Executable call) {
+        return assertThrows(Throwable.class, call).getMessage();
+    }
+
+    /**
+     * clean() on messages the libraries really give, provoked here: java.awt's raster/colour-model mismatch (class
+     * name and object hash), zlib's lower-case "invalid block type", PixelMed's parser on an implicit VR data set read
+     * as explicit, the JDK's number parser quoting a line break and a control byte, and a wrapped cause's
+     * "java.io.EOFException: ..." text. Each comes out one readable clause: capital first, no class names, hashes,
+     * control bytes or line breaks.
+     */
+    @Test
+    void cleanOnMessagesLibrariesReallyGive() throws Exception {
+        String awt = messageOf(() -> new java.awt.image.BufferedImage(java.awt.image.ColorModel.getRGBdefault(),
+                java.awt.image.Raster.createWritableRaster(new java.awt.image.ComponentSampleModel(
+                        java.awt.image.DataBuffer.TYPE_FLOAT, 4, 4, 1, 4, new int[]{0}), null), false, null));
+        byte[] gz = MemoryBombTest.gzip(new byte[1000]);
+        gz[10] = (byte) 0xFF; // the first deflate block header: block type 3 does not exist
+        String zlib = messageOf(() -> new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gz))
+                .readAllBytes());
+        byte[] mr = Files.readAllBytes(RealFiles.pydicom("MR_small_implicit.dcm"));
+        int dataSet = 144 + ByteBuffer.wrap(mr).order(ByteOrder.LITTLE_ENDIAN).getInt(140);
+        String pixelmed = messageOf(() -> new com.pixelmed.dicom.AttributeList().read(
+                new com.pixelmed.dicom.DicomInputStream(new java.io.ByteArrayInputStream(mr, dataSet,
+                        mr.length - dataSet), "1.2.840.10008.1.2.1", false)));
+        String number = messageOf(() -> Integer.parseInt("12\n\u000134"));
+        String wrapped = messageOf(() -> {
+            throw new java.io.UncheckedIOException(new java.io.EOFException("premature end of stream"));
+        });
+
+        assertTrue(awt.matches("Raster sun\\.awt\\.image\\.SunWritableRaster@[0-9a-f]+ is incompatible .*"), awt);
+        assertTrue(HeaderChecks.clean(awt).startsWith("Raster is incompatible with ColorModel"), HeaderChecks.clean(awt));
+        assertEquals("invalid block type", zlib);
+        assertEquals("Invalid block type", HeaderChecks.clean(zlib));
+        assertTrue(HeaderChecks.clean(pixelmed).startsWith("Unlikely fixed VL (2228232 dec, 0x220008)"), pixelmed);
+        assertTrue(number.contains("\n"), number);
+        assertEquals("For input string: \"12 34\"", HeaderChecks.clean(number));
+        assertEquals("java.io.EOFException: premature end of stream", wrapped);
+        assertEquals("Premature end of stream", HeaderChecks.clean(wrapped));
+        for (String m : new String[]{awt, zlib, pixelmed, number, wrapped}) {
+            String c = HeaderChecks.clean(m);
+            assertTrue(Character.isUpperCase(c.charAt(0)), c);
+            assertTrue(c.chars().allMatch(ch -> ch >= 0x20 && ch < 0x7F), c);
+            assertTrue(!c.matches(".*(@[0-9a-fA-F]{4,}|\\b[a-z]+\\.[a-z.]+\\.[A-Z]|Exception|\\.$).*"), c);
+        }
+    }
+
+    @Test
+    void unexpectedFailuresNameNoClass() {
+        assertEquals("Reading the image failed unexpectedly: Index -1 out of bounds for length 4.",
+                HeaderChecks.unexpected("Reading the image",
+                        new ArrayIndexOutOfBoundsException("Index -1 out of bounds for length 4")));
+        assertEquals("Validation failed unexpectedly (no detail given; see the NiFi log).",
+                HeaderChecks.unexpected("Validation", new NullPointerException()));
+        assertEquals("ClipHU failed unexpectedly: Bad state.",
+                HeaderChecks.unexpected("ClipHU", new IllegalStateException("java.lang.IllegalStateException: bad state")));
+        assertEquals("Denoise failed unexpectedly: Out of range.",
+                HeaderChecks.unexpected("Denoise", new RuntimeException("DicomException: out of range")));
+    }
+
     /** Offset of the value of an explicit VR little endian element with a 2-byte length. */
     private static int valueAt(byte[] b, int group, int element, String vr) {
         byte[] tag = {(byte) group, (byte) (group >> 8), (byte) element, (byte) (element >> 8),
