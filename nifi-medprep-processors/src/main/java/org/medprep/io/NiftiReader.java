@@ -59,7 +59,9 @@ import org.medprep.image.VoxelType;
  * {@link ImageReadException.Problem#TOO_LARGE} when the declared size exceeds {@link ReadLimits} (the voxel limit
  * and the memory this JVM can give for the arrays allocated), checked before any voxel memory is allocated (a gzip
  * stream is decompressed only up to the declared data size). An uncompressed file declaring more voxel bytes than
- * it holds is CORRUPT (truncated) before anything is allocated;
+ * it holds is CORRUPT (truncated) before anything is allocated; so is a {@code .nii.gz} declaring more than
+ * {@value #GZIP_COUNT_FIRST_BYTES} bytes (64 MiB) of voxel data, whose stream is inflated once without keeping the
+ * bytes and counted first (a smaller one is found truncated while it is read);
  * {@link ImageReadException.Problem#UNSUPPORTED} for NIfTI-2, time series and unsupported datatypes.
  */
 public final class NiftiReader {
@@ -70,6 +72,12 @@ public final class NiftiReader {
 
     private static final int HEADER_SIZE = 348;
     private static final int CHUNK = 1 << 20;
+
+    /**
+     * A {@code .nii.gz} declaring more voxel bytes than this (64 MiB) is inflated once and counted before the voxel
+     * array is allocated, so a header over a short stream is refused without allocating.
+     */
+    static final long GZIP_COUNT_FIRST_BYTES = 64L << 20;
 
     private NiftiReader() {
     }
@@ -104,6 +112,16 @@ public final class NiftiReader {
             // the voxel array, plus a second one when planar channels are interleaved
             limits.check(h.nx, h.ny, h.nz, h.channels,
                     (long) h.type.bytes() * (h.channels > 1 && h.datatype != DT_RGB24 ? 2 : 1));
+            long dataBytes = h.nx * h.ny * h.nz * h.channels * fileBytes; // passed the limits: no overflow
+            if (gzip && dataBytes > GZIP_COUNT_FIRST_BYTES) {
+                long inflated = inflatedBytes(content, h.voxOffset + dataBytes);
+                if (inflated < h.voxOffset + dataBytes) {
+                    throw corrupt("The NIfTI voxel data is truncated: the header declares " + h.nx + " x " + h.ny
+                            + " x " + h.nz + (h.channels > 1 ? " x " + h.channels : "") + " samples of " + fileBytes
+                            + " bytes = " + dataBytes + " bytes from offset " + h.voxOffset
+                            + "; the gzip stream inflates to " + inflated + " bytes.");
+                }
+            }
             long toSkip = h.voxOffset - HEADER_SIZE;
             if (skip(in, toSkip) != toSkip) {
                 throw corrupt("The NIfTI file ends before its voxel data offset " + h.voxOffset + ".");
@@ -114,6 +132,25 @@ public final class NiftiReader {
             throw corrupt("The NIfTI " + (gzip ? "gzip stream" : "file") + " cannot be read: "
                     + HeaderChecks.clean(e.getMessage()) + ".",
                     e);
+        }
+    }
+
+    /**
+     * Bytes the gzip content inflates to, counted in a 64 KiB buffer and not kept, stopping once {@code enough} are
+     * reached. A damaged stream throws as it would while reading.
+     */
+    static long inflatedBytes(byte[] content, long enough) throws IOException {
+        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(content), 1 << 16)) {
+            byte[] buf = new byte[1 << 16];
+            long n = 0;
+            while (n < enough) {
+                int got = in.read(buf, 0, (int) Math.min(buf.length, enough - n));
+                if (got < 0) {
+                    break;
+                }
+                n += got;
+            }
+            return n;
         }
     }
 
