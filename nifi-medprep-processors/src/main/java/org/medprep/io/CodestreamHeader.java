@@ -12,8 +12,27 @@ package org.medprep.io;
  * @param height     lines (JPEG Y, 0 when a DNL marker defines it later; J2K Ysiz − YOsiz)
  * @param components number of components (JPEG Nf; J2K Csiz)
  * @param precision  bits per sample of the first component (JPEG P; J2K Ssiz + 1)
+ * @param tiles      number of tiles (J2K: ⌈(Xsiz − XTOsiz) / XTsiz⌉ × ⌈(Ysiz − YTOsiz) / YTsiz⌉, 0 when a tile size
+ *                   is 0; JPEG: 1)
  */
-public record CodestreamHeader(String codec, long width, long height, int components, int precision) {
+public record CodestreamHeader(String codec, long width, long height, int components, int precision, long tiles) {
+
+    /** Most tiles a JPEG 2000 codestream may have: the tile index Isot is 0 to 65534 (T.800 A.4.2). */
+    public static final long MAX_J2K_TILES = 65535;
+
+    /**
+     * True when the bytes at {@code offset} start a JPEG (SOI, FF D8) or JPEG 2000 (SOC then SIZ, FF 4F FF 51)
+     * codestream, whether or not its frame header follows within {@code length}.
+     */
+    public static boolean starts(byte[] c, int offset, int length) {
+        int end = (int) Math.min(c.length, (long) offset + length);
+        if (end - offset < 2 || (c[offset] & 0xFF) != 0xFF) {
+            return false;
+        }
+        int second = c[offset + 1] & 0xFF;
+        return second == 0xD8 || second == 0x4F && end - offset >= 4 && (c[offset + 2] & 0xFF) == 0xFF
+                && (c[offset + 3] & 0xFF) == 0x51;
+    }
 
     /**
      * Reads the header of the codestream starting at {@code offset}.
@@ -42,9 +61,17 @@ public record CodestreamHeader(String codec, long width, long height, int compon
         long y = u32(c, p + 8);
         long xo = u32(c, p + 12);
         long yo = u32(c, p + 16);
+        long xt = u32(c, p + 20);
+        long yt = u32(c, p + 24);
+        long xto = u32(c, p + 28);
+        long yto = u32(c, p + 32);
         int components = u16(c, p + 36);
         int precision = (c[p + 38] & 0x7F) + 1;
-        return new CodestreamHeader("JPEG 2000", Math.max(0, x - xo), Math.max(0, y - yo), components, precision);
+        long tiles = xt == 0 || yt == 0 ? 0
+                : Math.min(1L << 31, ceilDiv(Math.max(0, x - xto), xt))
+                        * Math.min(1L << 31, ceilDiv(Math.max(0, y - yto), yt)); // capped: no overflow
+        return new CodestreamHeader("JPEG 2000", Math.max(0, x - xo), Math.max(0, y - yo), components, precision,
+                tiles);
     }
 
     /** Walks JPEG marker segments after SOI up to the first SOFn (or SOF55). */
@@ -76,7 +103,7 @@ public record CodestreamHeader(String codec, long width, long height, int compon
                 int height = u16(c, p + 5);
                 int width = u16(c, p + 7);
                 int components = c[p + 9] & 0xFF;
-                return new CodestreamHeader("JPEG", width, height, components, precision);
+                return new CodestreamHeader("JPEG", width, height, components, precision, 1);
             }
             if (len < 2) {
                 return null;
@@ -84,6 +111,10 @@ public record CodestreamHeader(String codec, long width, long height, int compon
             p += 2 + len;
         }
         return null;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
     }
 
     private static int u16(byte[] c, int i) {

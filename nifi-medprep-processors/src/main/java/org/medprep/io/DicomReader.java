@@ -12,7 +12,6 @@ import com.pixelmed.dicom.SOPClassDescriptions;
 import com.pixelmed.dicom.SequenceAttribute;
 import com.pixelmed.dicom.TagFromName;
 import com.pixelmed.dicom.ValueRepresentation;
-import java.io.ByteArrayInputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,6 +75,9 @@ import org.medprep.io.ImageReadException.Problem;
  * and has a standard keyword (private tags are left out), meta header included (TransferSyntaxUID is always
  * present), multiple values joined with '\'. It <b>contains patient identity</b>: see {@link DecodedImage}.
  *
+ * <p>A File Meta Information Group Length (0002,0000) that disagrees with the meta elements present is read as
+ * those elements ({@link DicomMetaGroup}), as pydicom reads it.
+ *
  * <h2>Errors ({@link ImageReadException.Problem})</h2>
  * <ul>
  *   <li>TOO_LARGE: Rows × Columns × NumberOfFrames exceeds {@link ReadLimits}, or the decode's arrays
@@ -90,7 +92,11 @@ import org.medprep.io.ImageReadException.Problem;
  *       present"), a file cut inside compressed fragments, malformed RLE (an RLE segment too short to fill its
  *       frame is refused before the frame is allocated: PackBits expands at most 64 ×), header values out of
  *       {@link HeaderChecks}' rules (BitsStored, photometric vs SamplesPerPixel, PixelSpacing range, UIDs; a
- *       retired photometric interpretation is UNSUPPORTED). A partial or zero-padded image is never returned.
+ *       retired photometric interpretation is UNSUPPORTED); a JPEG or JPEG 2000 codestream whose own frame header
+ *       (SOFn, SIZ; read by {@link CodestreamHeader} before any codec runs, also when split across fragments)
+ *       declares another Columns × Rows or SamplesPerPixel, more bits than BitsAllocated, or more than 65535 tiles,
+ *       and encapsulated data whose first fragment starts no codestream. A partial or zero-padded image is never
+ *       returned.
  *       Parser and codec messages follow our sentence cleaned by {@link HeaderChecks#clean}.</li>
  * </ul>
  *
@@ -290,7 +296,7 @@ public final class DicomReader {
         long[] pixelOffset = {-1};
         DicomInputStream dis = null;
         try {
-            dis = new DicomInputStream(new ByteArrayInputStream(content));
+            dis = new DicomInputStream(DicomMetaGroup.open(content));
             list.read(dis, (l, tag, offset) -> {
                 if (tag.equals(TagFromName.PixelData)) {
                     pixelOffset[0] = offset;
@@ -378,7 +384,7 @@ public final class DicomReader {
 
         AttributeList list = new AttributeList();
         try {
-            DicomInputStream dis = new DicomInputStream(new ByteArrayInputStream(content));
+            DicomInputStream dis = new DicomInputStream(DicomMetaGroup.open(content));
             list.read(dis);
         } catch (Exception | Error e) {
             rethrowVmError(e);
@@ -492,28 +498,74 @@ public final class DicomReader {
 
     private static final String RLE = "1.2.840.10008.1.2.5";
 
+    /** At most this many bytes of a frame's fragments are joined to find a frame header split across them. */
+    private static final int MAX_HEADER_SEARCH = 1 << 20;
+
     /**
      * Before any codec runs: every fragment that starts a JPEG or JPEG 2000 codestream must declare the size the
-     * DICOM header declares (Columns × Rows, SamplesPerPixel components), since the codec allocates from its own
-     * header. Rows × Columns already passed the size and memory checks, so a frame that agrees is bounded too.
+     * DICOM header declares (Columns × Rows, SamplesPerPixel components, at most BitsAllocated bits per sample; a
+     * JPEG 2000 codestream at most {@value CodestreamHeader#MAX_J2K_TILES} tiles), since the codec allocates from its
+     * own header. Rows × Columns already passed the size and memory checks, so a frame that agrees is bounded too.
+     * The first fragment after the offset table must start a codestream, and a frame header split across
+     * fragments is read from the fragments joined (up to 1 MiB), so no frame reaches a codec unchecked.
      */
     private static void checkCodestreams(byte[] content, List<long[]> fragments, Header h) throws ImageReadException {
+        String ts = transferSyntaxName(h.transferSyntaxUid);
+        if (fragments.size() > 1 && !CodestreamHeader.starts(content, (int) fragments.get(1)[0],
+                (int) fragments.get(1)[1])) {
+            throw new ImageReadException(Problem.CORRUPT, "The first compressed fragment (" + ts + ") does not start"
+                    + " a JPEG or JPEG 2000 codestream, so the pixel data is not decoded.");
+        }
         int frame = 0;
         for (int i = 1; i < fragments.size(); i++) {
-            CodestreamHeader cs = CodestreamHeader.read(content, (int) fragments.get(i)[0], (int) fragments.get(i)[1]);
-            if (cs == null) {
-                continue; // a continuation fragment, or data the codec will refuse itself
+            int off = (int) fragments.get(i)[0];
+            int len = (int) fragments.get(i)[1];
+            if (!CodestreamHeader.starts(content, off, len)) {
+                continue; // a continuation fragment of the frame before
             }
             frame++;
+            CodestreamHeader cs = CodestreamHeader.read(content, off, len);
+            if (cs == null) {
+                cs = CodestreamHeader.read(joined(content, fragments, i), 0, Integer.MAX_VALUE);
+            }
+            if (cs == null) {
+                throw new ImageReadException(Problem.CORRUPT, "The codestream of frame " + frame + " (" + ts
+                        + ") has no frame header (JPEG SOFn or JPEG 2000 SIZ) before its data, so it is not decoded.");
+            }
             boolean sizeDiffers = cs.width() != h.columns() || (cs.height() != 0 && cs.height() != h.rows());
             if (sizeDiffers || cs.components() != h.samplesPerPixel()) {
                 throw new ImageReadException(Problem.CORRUPT, "The " + cs.codec() + " codestream of frame " + frame
-                        + " (" + transferSyntaxName(h.transferSyntaxUid) + ") declares " + cs.width() + " x " + cs.height() + " pixels with " + cs.components()
-                        + (cs.components() == 1 ? " component" : " components") + "; the DICOM header declares "
-                        + h.columns() + " x " + h.rows() + " with " + h.samplesPerPixel() + " (Columns x Rows, "
-                        + "SamplesPerPixel), so the frame is not decoded.");
+                        + " (" + ts + ") declares " + cs.width() + " x " + cs.height() + " pixels with "
+                        + cs.components() + (cs.components() == 1 ? " component" : " components")
+                        + "; the DICOM header declares " + h.columns() + " x " + h.rows() + " with "
+                        + h.samplesPerPixel() + " (Columns x Rows, SamplesPerPixel), so the frame is not decoded.");
+            }
+            if (cs.precision() > h.bitsAllocated()) {
+                throw new ImageReadException(Problem.CORRUPT, "The " + cs.codec() + " codestream of frame " + frame
+                        + " (" + ts + ") declares " + cs.precision() + " bits per sample; the DICOM header declares "
+                        + "BitsAllocated " + h.bitsAllocated() + ", so the frame is not decoded.");
+            }
+            if (cs.tiles() < 1 || cs.tiles() > CodestreamHeader.MAX_J2K_TILES) {
+                throw new ImageReadException(Problem.CORRUPT, "The " + cs.codec() + " codestream of frame " + frame
+                        + " (" + ts + ") declares " + (cs.tiles() < 1 ? "a tile size of 0"
+                        : cs.tiles() + " tiles") + "; JPEG 2000 allows 1 to " + CodestreamHeader.MAX_J2K_TILES
+                        + ", so the frame is not decoded.");
             }
         }
+    }
+
+    /** Fragment {@code first} and the continuation fragments after it, joined, at most 1 MiB. */
+    private static byte[] joined(byte[] content, List<long[]> fragments, int first) {
+        var out = new java.io.ByteArrayOutputStream();
+        for (int i = first; i < fragments.size() && out.size() < MAX_HEADER_SEARCH; i++) {
+            int off = (int) fragments.get(i)[0];
+            int len = (int) fragments.get(i)[1];
+            if (i > first && CodestreamHeader.starts(content, off, len)) {
+                break;
+            }
+            out.write(content, off, Math.min(len, MAX_HEADER_SEARCH - out.size()));
+        }
+        return out.toByteArray();
     }
 
     /** The JP2 signature box: length 12, type "jP  ", content 0D 0A 87 0A. */
@@ -863,31 +915,57 @@ public final class DicomReader {
         return 1;
     }
 
-    private static Geometry geometry(Header h) {
+    /**
+     * The geometry from the header. Every spacing taken from it, wherever it comes from (PixelSpacing at the top or
+     * in the shared PixelMeasuresSequence, the step between the first two frames' PlanePositionSequence, the
+     * GridFrameOffsetVector's first step, SliceThickness/SpacingBetweenSlices), must pass
+     * {@link HeaderChecks#spacing}, and the frame positions and offsets must be finite: CORRUPT otherwise.
+     */
+    private static Geometry geometry(Header h) throws ImageReadException {
         AttributeList list = h.list;
         double[] iop = h.doubles(TagFromName.ImageOrientationPatient);
         double[] ipp = h.doubles(TagFromName.ImagePositionPatient);
         double[] inPlane = inPlaneSpacing(list);
+        String inPlaneSource = "DICOM PixelSpacing";
         double sliceSpacing = declaredSliceSpacing(list);
-        // Enhanced multi-frame objects keep geometry in functional groups.
+        String sliceSource = "DICOM SpacingBetweenSlices or SliceThickness";
+        // Enhanced multi-frame objects keep geometry in functional groups: shared, or per frame (the first frame's
+        // orientation and pixel measures then stand for all, as in Philips' enhanced MR).
         AttributeList shared = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(list,
                 TagFromName.SharedFunctionalGroupsSequence);
+        AttributeList firstFrame = null;
+        if (list.get(TagFromName.PerFrameFunctionalGroupsSequence) instanceof SequenceAttribute frames
+                && frames.getNumberOfItems() >= 1) {
+            firstFrame = frames.getItem(0).getAttributeList();
+        }
         double[][] perFramePositions = null;
-        if (shared != null) {
-            AttributeList orient = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(shared,
+        boolean topSpacing = list.get(TagFromName.PixelSpacing) != null;
+        boolean topSlice = list.get(TagFromName.SpacingBetweenSlices) != null
+                || list.get(TagFromName.SliceThickness) != null;
+        for (AttributeList groups : new AttributeList[]{shared, firstFrame}) {
+            if (groups == null) {
+                continue;
+            }
+            String where = groups == shared ? "the shared" : "the first frame's";
+            AttributeList orient = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(groups,
                     TagFromName.PlaneOrientationSequence);
             if (iop == null && orient != null) {
                 iop = doubles(orient.get(TagFromName.ImageOrientationPatient));
             }
-            AttributeList measures = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(shared,
+            AttributeList measures = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(groups,
                     TagFromName.PixelMeasuresSequence);
             if (measures != null) {
                 double[] ps = positivePair(measures.get(TagFromName.PixelSpacing));
-                if (ps != null && list.get(TagFromName.PixelSpacing) == null) {
+                if (ps != null && !topSpacing) {
                     inPlane = new double[]{ps[1], ps[0]};
+                    inPlaneSource = "DICOM PixelSpacing of " + where + " PixelMeasuresSequence";
+                    topSpacing = true;
                 }
-                if (list.get(TagFromName.SpacingBetweenSlices) == null && list.get(TagFromName.SliceThickness) == null) {
+                if (!topSlice && (measures.get(TagFromName.SpacingBetweenSlices) != null
+                        || measures.get(TagFromName.SliceThickness) != null)) {
                     sliceSpacing = declaredSliceSpacing(measures);
+                    sliceSource = "DICOM SpacingBetweenSlices or SliceThickness of " + where + " PixelMeasuresSequence";
+                    topSlice = true;
                 }
             }
         }
@@ -902,6 +980,10 @@ public final class DicomReader {
                 if (p == null || p.length != 3) {
                     perFramePositions = null;
                     break;
+                }
+                if (!Double.isFinite(p[0]) || !Double.isFinite(p[1]) || !Double.isFinite(p[2])) {
+                    throw new ImageReadException(Problem.CORRUPT, "The DICOM ImagePositionPatient of frame " + (i + 1)
+                            + " (PlanePositionSequence) is not 3 finite numbers.");
                 }
                 perFramePositions[i] = p;
             }
@@ -921,6 +1003,7 @@ public final class DicomReader {
                 double step = dot(d, axes[2]);
                 if (Math.abs(step) > 1e-6) {
                     sliceSpacing = Math.abs(step);
+                    sliceSource = "slice spacing from the first two frames' ImagePositionPatient";
                     if (step < 0) {
                         axes[2] = new double[]{-axes[2][0], -axes[2][1], -axes[2][2]};
                     }
@@ -928,14 +1011,24 @@ public final class DicomReader {
             }
         } else if (h.frames() > 1) {
             double[] gfov = h.doubles(GRID_FRAME_OFFSET_VECTOR);
+            for (int i = 0; gfov != null && i < gfov.length; i++) {
+                if (!Double.isFinite(gfov[i])) {
+                    throw new ImageReadException(Problem.CORRUPT, "The DICOM GridFrameOffsetVector holds " + gfov[i]
+                            + " at frame " + (i + 1) + "; the offsets must be finite numbers.");
+                }
+            }
             if (gfov != null && gfov.length >= 2 && Math.abs(gfov[1] - gfov[0]) > 1e-6) {
                 double step = gfov[1] - gfov[0];
                 sliceSpacing = Math.abs(step);
+                sliceSource = "slice spacing from the DICOM GridFrameOffsetVector";
                 if (step < 0) {
                     axes[2] = new double[]{-axes[2][0], -axes[2][1], -axes[2][2]};
                 }
             }
         }
+        HeaderChecks.spacing(inPlaneSource + " (column)", inPlane[0]);
+        HeaderChecks.spacing(inPlaneSource + " (row)", inPlane[1]);
+        HeaderChecks.spacing(sliceSource, sliceSpacing);
         return new Geometry(new double[]{inPlane[0], inPlane[1], sliceSpacing}, origin,
                 new double[]{axes[0][0], axes[0][1], axes[0][2], axes[1][0], axes[1][1], axes[1][2],
                         axes[2][0], axes[2][1], axes[2][2]});

@@ -171,7 +171,8 @@ public final class HeaderChecks {
 
     /**
      * A library's message made fit to follow our sentence: control bytes and line breaks become spaces, Java class
-     * names ({@code sun.awt.image.SunWritableRaster}, {@code java.io.EOFException:}) and object hashes
+     * names ({@code sun.awt.image.SunWritableRaster}, {@code java.io.EOFException:}, a bare {@code DicomException:})
+     * and object hashes
      * ({@code @36c799d}) are removed, runs of spaces collapsed, the first letter capitalised, at most 200
      * characters, no final full stop. Null or nothing left gives "".
      */
@@ -182,6 +183,7 @@ public final class HeaderChecks {
         String m = message.replaceAll("[\\p{Cntrl}\\uFFFD]", " ");
         m = m.replaceAll("@[0-9a-fA-F]{4,}", "");
         m = m.replaceAll("\\b(?:[a-z][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*:?", "");
+        m = m.replaceAll("\\b[A-Z][A-Za-z0-9_$]*(?:Exception|Error)\\b:?", "");
         m = m.replaceAll("\\s+", " ").strip();
         m = m.replaceAll("^[:;,. ]+", "").replaceAll("[. ]+$", "");
         if (m.length() > 200) {
@@ -204,6 +206,15 @@ public final class HeaderChecks {
             b.append(c >= 0x20 && c < 0x7F ? c : '?');
         }
         return value.length() > 80 ? b + "..." : b.toString();
+    }
+
+    /**
+     * The sentence for a failure we did not foresee: "{@code what} failed unexpectedly: " and the throwable's cleaned
+     * message, or "(no detail given; see the NiFi log)" when nothing is left; the exception's class stays in the log.
+     */
+    public static String unexpected(String what, Throwable e) {
+        String m = clean(e.getMessage());
+        return what + " failed unexpectedly" + (m.isEmpty() ? " (no detail given; see the NiFi log)." : ": " + m + ".");
     }
 
     private static ImageReadException corrupt(String message) {

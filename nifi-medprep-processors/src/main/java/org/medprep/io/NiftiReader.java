@@ -59,7 +59,9 @@ import org.medprep.image.VoxelType;
  * {@link ImageReadException.Problem#TOO_LARGE} when the declared size exceeds {@link ReadLimits} (the voxel limit
  * and the memory this JVM can give for the arrays allocated), checked before any voxel memory is allocated (a gzip
  * stream is decompressed only up to the declared data size). An uncompressed file declaring more voxel bytes than
- * it holds is CORRUPT (truncated) before anything is allocated;
+ * it holds is CORRUPT (truncated) before anything is allocated; so is a {@code .nii.gz} declaring more than
+ * {@value #GZIP_COUNT_FIRST_BYTES} bytes (64 MiB) of voxel data, whose stream is inflated once without keeping the
+ * bytes and counted first (a smaller one is found truncated while it is read);
  * {@link ImageReadException.Problem#UNSUPPORTED} for NIfTI-2, time series and unsupported datatypes.
  */
 public final class NiftiReader {
@@ -70,6 +72,12 @@ public final class NiftiReader {
 
     private static final int HEADER_SIZE = 348;
     private static final int CHUNK = 1 << 20;
+
+    /**
+     * A {@code .nii.gz} declaring more voxel bytes than this (64 MiB) is inflated once and counted before the voxel
+     * array is allocated, so a header over a short stream is refused without allocating.
+     */
+    static final long GZIP_COUNT_FIRST_BYTES = 64L << 20;
 
     private NiftiReader() {
     }
@@ -104,6 +112,16 @@ public final class NiftiReader {
             // the voxel array, plus a second one when planar channels are interleaved
             limits.check(h.nx, h.ny, h.nz, h.channels,
                     (long) h.type.bytes() * (h.channels > 1 && h.datatype != DT_RGB24 ? 2 : 1));
+            long dataBytes = h.nx * h.ny * h.nz * h.channels * fileBytes; // passed the limits: no overflow
+            if (gzip && dataBytes > GZIP_COUNT_FIRST_BYTES) {
+                long inflated = inflatedBytes(content, h.voxOffset + dataBytes);
+                if (inflated < h.voxOffset + dataBytes) {
+                    throw corrupt("The NIfTI voxel data is truncated: the header declares " + h.nx + " x " + h.ny
+                            + " x " + h.nz + (h.channels > 1 ? " x " + h.channels : "") + " samples of " + fileBytes
+                            + " bytes = " + dataBytes + " bytes from offset " + h.voxOffset
+                            + "; the gzip stream inflates to " + inflated + " bytes.");
+                }
+            }
             long toSkip = h.voxOffset - HEADER_SIZE;
             if (skip(in, toSkip) != toSkip) {
                 throw corrupt("The NIfTI file ends before its voxel data offset " + h.voxOffset + ".");
@@ -114,6 +132,25 @@ public final class NiftiReader {
             throw corrupt("The NIfTI " + (gzip ? "gzip stream" : "file") + " cannot be read: "
                     + HeaderChecks.clean(e.getMessage()) + ".",
                     e);
+        }
+    }
+
+    /**
+     * Bytes the gzip content inflates to, counted in a 64 KiB buffer and not kept, stopping once {@code enough} are
+     * reached. A damaged stream throws as it would while reading.
+     */
+    static long inflatedBytes(byte[] content, long enough) throws IOException {
+        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(content), 1 << 16)) {
+            byte[] buf = new byte[1 << 16];
+            long n = 0;
+            while (n < enough) {
+                int got = in.read(buf, 0, (int) Math.min(buf.length, enough - n));
+                if (got < 0) {
+                    break;
+                }
+                n += got;
+            }
+            return n;
         }
     }
 
@@ -332,7 +369,7 @@ public final class NiftiReader {
                     HeaderChecks.spacing("NIfTI pixdim[" + i + "]", Math.abs(b.getFloat(76 + 4 * i)) * unitScale(b));
                 }
             }
-            Geometry g = geometry(b);
+            Geometry g = geometry(b, dim);
             return new Header(b.order(), dim[1], dim[2], dim[3], channels, datatype, type, (long) voxOffsetF,
                     slope, inter, g, java.util.Arrays.copyOfRange(hb, 148, 148 + NiftiDescription.LENGTH));
         }
@@ -346,7 +383,12 @@ public final class NiftiReader {
             };
         }
 
-        private static Geometry geometry(ByteBuffer b) {
+        /**
+         * The sform, else the qform, else the pixdim scale; a column of the affine that is zero or not finite falls
+         * back to the pixdim scale, and a finite one of an axis longer than 1 must be a plausible spacing
+         * ({@link HeaderChecks#spacing}: CORRUPT).
+         */
+        private static Geometry geometry(ByteBuffer b, long[] dim) throws ImageReadException {
             double unit = unitScale(b);
             double[] pixdim = new double[8];
             for (int i = 0; i < 8; i++) {
@@ -387,6 +429,10 @@ public final class NiftiReader {
                     return fallback;
                 }
                 spacing[c] = norm * unit;
+                if (dim[c + 1] > 1) {
+                    HeaderChecks.spacing("NIfTI " + (sformCode > 0 ? "sform" : "qform") + " column " + (c + 1)
+                            + " length (voxel size)", spacing[c]);
+                }
                 for (int r = 0; r < 3; r++) {
                     double sign = r < 2 ? -1 : 1; // RAS -> LPS
                     dir[3 * c + r] = sign * ras[r][c] / norm + 0.0; // + 0.0: no negative zero

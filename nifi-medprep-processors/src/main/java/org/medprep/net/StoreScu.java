@@ -68,8 +68,9 @@ public final class StoreScu {
                         + "wrong.");
             }
         } catch (DicomException | IOException e) {
-            throw new IllegalArgumentException("The DICOM File Meta Information cannot be read: " + e.getMessage()
-                    + ".", e);
+            String m = org.medprep.io.HeaderChecks.clean(e.getMessage());
+            throw new IllegalArgumentException("The DICOM File Meta Information cannot be read"
+                    + (m.isEmpty() ? "." : ": " + m + "."), e);
         }
         String sopClass = Attribute.getSingleStringValueOrNull(meta, TagFromName.MediaStorageSOPClassUID);
         String sopInstance = Attribute.getSingleStringValueOrNull(meta, TagFromName.MediaStorageSOPInstanceUID);
@@ -88,8 +89,9 @@ public final class StoreScu {
             contextId = association.getSuitablePresentationContextID(sopClass, ts);
         } catch (DicomNetworkException e) {
             association.abort();
-            throw new NotAccepted(calledAeTitle + " does not accept SOP class " + sopClass + " in transfer syntax "
-                    + ts + " (the instance is sent as it is, not transcoded).");
+            throw new NotAccepted(calledAeTitle + " does not accept SOP class "
+                    + org.medprep.io.HeaderChecks.printable(sopClass) + " in transfer syntax "
+                    + org.medprep.io.HeaderChecks.printable(ts) + " (the instance is sent as it is, not transcoded).");
         }
         try {
             byte[] command = new CStoreRequestCommandMessage(sopClass, sopInstance).getBytes();
@@ -110,7 +112,8 @@ public final class StoreScu {
             return new Result(response.status, sopInstance);
         } catch (DicomException | com.pixelmed.network.AReleaseException e) {
             association.abort();
-            throw new DicomNetworkException("the C-STORE exchange failed: " + e.getMessage());
+            throw new DicomNetworkException("The C-STORE exchange failed: "
+                    + org.medprep.io.HeaderChecks.clean(e.getMessage()));
         } catch (DicomNetworkException | RuntimeException e) {
             association.abort();
             throw e;

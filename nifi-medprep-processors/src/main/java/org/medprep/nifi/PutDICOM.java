@@ -20,6 +20,7 @@ import org.apache.nifi.processor.ProcessSession;
 import org.apache.nifi.processor.Relationship;
 import org.apache.nifi.processor.exception.ProcessException;
 import org.apache.nifi.processor.util.StandardValidators;
+import org.medprep.io.HeaderChecks;
 import org.medprep.io.ReadLimits;
 import org.medprep.net.StoreScu;
 
@@ -157,14 +158,15 @@ public class PutDICOM extends AbstractProcessor {
             }
         } catch (IllegalArgumentException e) {
             to = REL_FAILURE;
-            reason = e.getMessage();
+            reason = e.getMessage(); // StoreScu's own sentence, a library's message in it cleaned
         } catch (StoreScu.NotAccepted e) {
             to = REL_FAILURE;
             reason = "The C-STORE to " + r.host() + ":" + r.port() + " was not made: " + e.getMessage();
         } catch (DicomNetworkException | IOException e) {
             to = REL_RETRY;
-            reason = "The C-STORE to " + r.calledAe() + " at " + r.host() + ":" + r.port() + " did not complete: "
-                    + e.getMessage() + ".";
+            String m = HeaderChecks.clean(e.getMessage());
+            reason = "The C-STORE to " + r.calledAe() + " at " + r.host() + ":" + r.port() + " did not complete"
+                    + (m.isEmpty() ? "." : ": " + m + ".");
         }
         if (status != null) {
             flowFile = session.putAttribute(flowFile, ATTR_STATUS, status);

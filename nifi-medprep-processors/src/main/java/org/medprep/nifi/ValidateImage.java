@@ -39,6 +39,7 @@ import org.medprep.image.VoxelType;
 import org.medprep.image.PixelDigest;
 import org.medprep.io.ColorHandling;
 import org.medprep.io.DecodedImage;
+import org.medprep.io.HeaderChecks;
 import org.medprep.io.ImageReadException;
 import org.medprep.io.JpegReader;
 import org.medprep.io.OutputFormat;
@@ -349,8 +350,7 @@ public class ValidateImage extends AbstractProcessor {
         } catch (RuntimeException e) {
             getLogger().error("Could not read {}", flowFile, e);
             route(session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
-                    "Reading the image failed unexpectedly: " + e.getClass().getSimpleName() + ": "
-                            + e.getMessage() + "."), start);
+                    HeaderChecks.unexpected("Reading the image", e)), start);
             return;
         }
         try {
@@ -382,8 +382,7 @@ public class ValidateImage extends AbstractProcessor {
         } catch (RuntimeException e) {
             getLogger().error("Could not validate {}", flowFile, e);
             route(session, flowFile, REL_FAILURE, Map.of(ATTR_FAILURE_REASON,
-                    "Validation failed unexpectedly: " + e.getClass().getSimpleName() + ": " + e.getMessage()
-                            + "."), start);
+                    HeaderChecks.unexpected("Validation", e)), start);
         }
     }
 

@@ -210,6 +210,45 @@ class DicomSeriesZipReaderTest {
                 + "10000.0 mm.", e.getMessage());
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"Infinity\\0\\0", "NaN\\NaN\\NaN", "0\\-Infinity\\0"})
+    void oneSliceWithANonFinitePositionMakesTheSeriesInvalid(String position, @TempDir Path tmp) throws Exception {
+        assumeTrue(Files.isDirectory(CT5N));
+        Path one = byPosition(files(CT5N)).get(2);
+        Path mutated = tmp.resolve("position");
+        Python.run("series_mutant.py", CT5N.toString(), mutated.toString(), "--position",
+                one.getFileName().toString(), position);
+        ImageReadException e = assertThrows(ImageReadException.class,
+                () -> DicomSeriesZipReader.read(zip(files(mutated), false), ReadLimits.DEFAULT));
+        assertEquals(ImageReadException.Problem.CORRUPT, e.problem(), e.getMessage());
+        assertEquals("The DICOM ImagePositionPatient is not 3 finite numbers.", e.getMessage());
+    }
+
+    /**
+     * Positions scaled so the slices lie 2.5e-6 mm apart (refused as duplicates) or 2.5e5 mm apart (the spacing
+     * derived from the positions is out of range).
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(doubles = {1e-6, 1e5})
+    void aSliceSpacingFromPositionsOutOfRangeMakesTheSeriesInvalid(double factor, @TempDir Path tmp)
+            throws Exception {
+        assumeTrue(Files.isDirectory(CT5N));
+        Path mutated = tmp.resolve("scaled");
+        Python.run("series_mutant.py", CT5N.toString(), mutated.toString(), "--scale-positions",
+                Double.toString(factor));
+        ImageReadException e = assertThrows(ImageReadException.class,
+                () -> DicomSeriesZipReader.read(zip(files(mutated), false), ReadLimits.DEFAULT));
+        if (factor < 1) { // within the duplicate tolerance (half the smaller pixel spacing): seen as one position
+            assertEquals(ImageReadException.Problem.INCONSISTENT_SERIES, e.problem(), e.getMessage());
+            assertTrue(e.getMessage().startsWith("In the series, 4 slices lie at the same position"), e.getMessage());
+            return;
+        }
+        assertEquals(ImageReadException.Problem.CORRUPT, e.problem(), e.getMessage());
+        assertTrue(e.getMessage().matches("The slice spacing of the series \\(from ImagePositionPatient\\) is "
+                + (factor < 1 ? "2\\.5\\d*E-6" : "250000\\.\\d*") + " mm; a spacing must be finite and within "
+                + "1\\.0E-4 to 10000\\.0 mm\\."), e.getMessage());
+    }
+
     /**
      * A tilted-gantry CT made from CT5N with pydicom (series_mutant.py): each slice shifted along the column
      * direction by tan(tilt) × its distance from the first, GantryDetectorTilt set. dcm2niix reports "Gantry

@@ -17,6 +17,7 @@ import org.medprep.image.Image;
 import org.medprep.io.ColorHandling;
 import org.medprep.io.DecodedImage;
 import org.medprep.io.DerivedDicomSource;
+import org.medprep.io.HeaderChecks;
 import org.medprep.io.ImageReadException;
 import org.medprep.io.OutputFormat;
 import org.medprep.io.ReadLimits;
@@ -172,10 +173,11 @@ public final class ImageTransformer {
         } catch (ImageReadException e) {
             reason = e.getMessage();
         } catch (IllegalArgumentException e) {
-            reason = e.getMessage() == null ? e.toString() : sentence(e.getMessage());
+            String m = HeaderChecks.clean(e.getMessage());
+            reason = m.isEmpty() ? processor + " cannot process this image (no detail given)." : sentence(m);
         } catch (IOException | RuntimeException e) {
             log.error("{} failed on {}", processor, flowFile, e);
-            reason = processor + " failed unexpectedly: " + e.getClass().getSimpleName() + ": " + e.getMessage() + ".";
+            reason = HeaderChecks.unexpected(processor, e);
         }
         FlowFile failed = session.putAttribute(flowFile, FAILURE_REASON, reason);
         failed = StepRecorder.routed(session, failed, processor, Map.of("Output Format", format.displayName()),
