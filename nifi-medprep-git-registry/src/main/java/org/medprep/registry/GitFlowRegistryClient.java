@@ -552,15 +552,16 @@ public class GitFlowRegistryClient extends AbstractFlowRegistryClient {
         VersionedProcessGroup contents = snapshot.getFlowContents();
         Position position = contents.getPosition();
         contents.setPosition(new Position(0, 0));
+        Optional<byte[]> current = repo.read(branch, path);
         byte[] content;
         try {
-            content = json.write(snapshot);
+            // the group keeps the identifier the file has: a new import of the flow gets another one
+            content = json.write(snapshot, current.map(json::groupId).orElse(null));
         } finally {
             contents.setPosition(position);
         }
 
         String version;
-        Optional<byte[]> current = repo.read(branch, path);
         if (current.isPresent() && latest != null && Arrays.equals(current.get(), content)) {
             version = latest; // nothing changed in the file: no empty commit (it would not be a version of it)
         } else {
