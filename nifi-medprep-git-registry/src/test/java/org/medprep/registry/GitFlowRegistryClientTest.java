@@ -510,6 +510,9 @@ class GitFlowRegistryClientTest {
             assertFalse(new String(written, StandardCharsets.UTF_8).contains("instanceIdentifier"));
             // and the format is stable: reading and writing again gives the same bytes
             assertArrayEquals(written, json.write(json.read(written)), flow + ": writing is not idempotent");
+            // the repository's files are kept in this format, so a first commit from NiFi diffs only what changed
+            assertArrayEquals(file, written, flow + ".json is not in the client's format: rewrite it "
+                    + "(FlowSnapshotJson.write of FlowSnapshotJson.read; docs/git-registry.md)");
         }
     }
 
