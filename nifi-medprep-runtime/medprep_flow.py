@@ -453,12 +453,21 @@ def ensure_registry_client(nifi, gitdir, branch):
     return c["id"]
 
 
-def import_versioned(nifi, registry_id, flow_name, branch, version, name):
+def import_versioned(nifi, registry_id, flow_name, branch, version, name, context_name=None):
     """POST /process-groups/{root}/process-groups with versionControlInformation, as the UI's "Import from
-    Registry" does; a parameter context of its own (parameterContextHandlingStrategy=REPLACE), so a context of the
-    same name that a hand-made group uses is never bound and overwritten."""
+    Registry" does. The flow's parameter context keeps its name (a commit stores the name the group's context has)
+    unless a context of that name is in use by another group: then the group gets a new one, "<name> (n)"
+    (parameterContextHandlingStrategy=REPLACE), so the other group's parameters are never overwritten."""
     root = nifi.root_id()
-    return nifi.post(f"/process-groups/{root}/process-groups?parameterContextHandlingStrategy=REPLACE", {
+    query = ""
+    if context_name:
+        for ctx in nifi.get("/flow/parameter-contexts")["parameterContexts"]:
+            comp = ctx.get("component") or {}
+            if comp.get("name") == context_name and comp.get("boundProcessGroups"):
+                print(f"medprep_flow: the parameter context '{context_name}' is used by another group: this group "
+                      f"gets a new one, and a commit from the UI would store its name")
+                query = "?parameterContextHandlingStrategy=REPLACE"
+    return nifi.post(f"/process-groups/{root}/process-groups{query}", {
         "revision": {"version": 0, "clientId": CLIENT_ID},
         "component": {"name": name, "position": {"x": 0, "y": 0}, "versionControlInformation": {
             "registryId": registry_id, "bucketId": REGISTRY_BUCKET, "flowId": flow_name,
@@ -467,7 +476,9 @@ def import_versioned(nifi, registry_id, flow_name, branch, version, name):
 
 def versioned_source(args, flow_name):
     """(version, None) when the group can be imported from the registry: the latest commit of the registry
-    branch that changed flows/medprep/<flow>.json, whose file is the work tree's (canonically); else (None, why)."""
+    branch that changed flows/medprep/<flow>.json, whose file is the work tree's (canonically); else (None, why).
+    (A commit from the UI stores the parameters' current values - the run's input and output directories - as
+    NiFi does for every versioned flow; sensitive values such as the patient key secret are never stored.)"""
     rel = f"flows/{REGISTRY_BUCKET}/{flow_name}.json"
     if os.path.abspath(args.flow) != os.path.join(REPO, rel):
         return None, f"{args.flow} is not {rel} of this repository"
@@ -523,8 +534,10 @@ def run(args):
             print(f"medprep_flow: NOT under version control: {why_not}; uploading the work tree's file instead")
     if vc_version:
         registry_id = ensure_registry_client(nifi, args.registry_repo, args.registry_branch)
+        with open(args.flow) as f:
+            context_name = json.load(f)["flowContents"].get("parameterContextName")
         pg_entity = import_versioned(nifi, registry_id, flow_name, args.registry_branch, vc_version,
-                                     run_group_name(flow_name))
+                                     run_group_name(flow_name), context_name)
         pg = pg_entity["id"]
         state = load_state(args.nifi_dir)
         state.setdefault("groups", {})[flow_name] = pg

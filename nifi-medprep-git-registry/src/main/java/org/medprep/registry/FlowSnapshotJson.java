@@ -34,11 +34,12 @@ import java.util.Set;
  * newline; null fields of components are left out, null map values (unset properties) kept, as in a download.
  * So that a version's diff shows what changed and nothing else:
  * <ul>
- *   <li>{@code instanceIdentifier}s are left out: they name one NiFi's copy of a component and differ from one
- *       import to the next (NiFi matches components by {@code identifier});</li>
+ *   <li>{@code instanceIdentifier}s and {@code instanceGroupId}s are left out: they name one NiFi's copy of a
+ *       component and differ from one import to the next (NiFi matches components by {@code identifier});</li>
  *   <li>the members of NiFi's unordered collections are sorted: components by {@code identifier}, parameters by
  *       {@code name}, relationship names alphabetically (ordered lists such as prioritizers and bends keep their
  *       order);</li>
+ *   <li>an empty {@code externalControllerServiceReferences} of a group is left out, as in a download;</li>
  *   <li>the top-level group's own {@code identifier}, which a new import gets afresh, can be replaced by the one
  *       the file already holds (see {@link #write(RegisteredFlowSnapshot, String)}).</li>
  * </ul>
@@ -137,6 +138,11 @@ public final class FlowSnapshotJson {
     private static void normalize(JsonNode node, String fromId, String toId) {
         if (node instanceof ObjectNode object) {
             object.remove("instanceIdentifier");
+            object.remove("instanceGroupId"); // NiFi's instantiated components carry their group's instance id
+            JsonNode refs = object.get("externalControllerServiceReferences");
+            if (refs != null && refs.isObject() && refs.isEmpty()) {
+                object.remove("externalControllerServiceReferences"); // empty: a download has none
+            }
             List<String> names = new ArrayList<>();
             object.fieldNames().forEachRemaining(names::add);
             for (String name : names) {

@@ -549,7 +549,13 @@ class GitFlowRegistryClientTest {
         RegisteredFlowSnapshot s = snapshot("main", "b", "f", v1, "two", "v2");
         s.getFlowContents().setIdentifier("group-X");
         s.getFlowContents().getProcessors().forEach(p -> p.setGroupIdentifier("group-X"));
-        VersionedProcessor extra = new VersionedProcessor();
+        // NiFi hands over its instantiated components, which also carry their group's instance id
+        VersionedProcessor extra = new VersionedProcessor() {
+            @SuppressWarnings("unused")
+            public String getInstanceGroupId() {
+                return "instance-group-of-proc-0";
+            }
+        };
         extra.setIdentifier("proc-0");
         extra.setName("first by id");
         extra.setGroupIdentifier("group-X");
@@ -565,6 +571,7 @@ class GitFlowRegistryClientTest {
         assertEquals("group-1", stored.at("/flowContents/processors/1/groupIdentifier").asText());
         assertFalse(new String(file, StandardCharsets.UTF_8).contains("group-X"));
         assertFalse(new String(file, StandardCharsets.UTF_8).contains("instance-of-proc-0"));
+        assertFalse(new String(file, StandardCharsets.UTF_8).contains("instance-group-of-proc-0"));
     }
 
     @Test
