@@ -37,7 +37,7 @@ import java.util.Set;
  *   <li>{@code instanceIdentifier}s and {@code instanceGroupId}s are left out: they name one NiFi's copy of a
  *       component and differ from one import to the next (NiFi matches components by {@code identifier});</li>
  *   <li>the members of NiFi's unordered collections are sorted: components by {@code identifier}, parameters by
- *       {@code name}, relationship names alphabetically (ordered lists such as prioritizers and bends keep their
+ *       {@code name}, relationship names and resource types alphabetically (ordered lists such as prioritizers and bends keep their
  *       order);</li>
  *   <li>an empty {@code externalControllerServiceReferences} of a group is left out, as in a download;</li>
  *   <li>the top-level group's own {@code identifier}, which a new import gets afresh, can be replaced by the one
@@ -133,7 +133,7 @@ public final class FlowSnapshotJson {
     private static final Set<String> BY_IDENTIFIER = Set.of("processors", "connections", "labels", "funnels",
             "inputPorts", "outputPorts", "controllerServices", "processGroups", "remoteProcessGroups");
     private static final Set<String> STRING_SETS = Set.of("selectedRelationships", "autoTerminatedRelationships",
-            "retriedRelationships");
+            "retriedRelationships", "resourceTypes");
 
     private static void normalize(JsonNode node, String fromId, String toId) {
         if (node instanceof ObjectNode object) {

@@ -511,8 +511,8 @@ class GitFlowRegistryClientTest {
             // and the format is stable: reading and writing again gives the same bytes
             assertArrayEquals(written, json.write(json.read(written)), flow + ": writing is not idempotent");
             // the repository's files are kept in this format, so a first commit from NiFi diffs only what changed
-            assertArrayEquals(file, written, flow + ".json is not in the client's format: rewrite it "
-                    + "(FlowSnapshotJson.write of FlowSnapshotJson.read; docs/git-registry.md)");
+            assertArrayEquals(file, written, flow + ".json is not in the client's format: run "
+                    + "tools/normalize_flow.py flows/medprep/" + flow + ".json (docs/git-registry.md)");
         }
     }
 
@@ -592,6 +592,23 @@ class GitFlowRegistryClientTest {
             assertEquals("chest-xray", client.getFlowContents(ctx,
                     new FlowVersionLocation(branch, "medprep", "chest-xray", v)).getFlowContents().getName());
         }
+    }
+
+    @Test
+    void deregisteringAFlowCommitsItsRemovalAndKeepsItsHistory() throws Exception {
+        File repo = bareRepo("deregister.git");
+        GitFlowRegistryClient client = client("c8");
+        Context ctx = context(repo.getPath());
+        String v1 = client.registerFlowSnapshot(ctx, snapshot("main", "b", "f", null, "one", "v1"),
+                RegisterAction.COMMIT).getSnapshotMetadata().getVersion();
+        client.registerFlowSnapshot(ctx, snapshot("main", "b", "keep", null, "k", "another flow"), RegisterAction.COMMIT);
+        RegisteredFlow removed = client.deregisterFlow(ctx, new FlowLocation("main", "b", "f"));
+        assertEquals("f", removed.getIdentifier());
+        assertEquals(Set.of("keep"), client.getFlows(ctx, new BucketLocation("main", "b")).stream()
+                .map(RegisteredFlow::getIdentifier).collect(Collectors.toSet()));
+        assertThrows(NoSuchFlowException.class, () -> client.getFlow(ctx, new FlowLocation("main", "b", "f")));
+        assertEquals("one", processorName(client.getFlowContents(ctx, new FlowVersionLocation("main", "b", "f", v1))),
+                "old versions stay readable by commit id");
     }
 
     @Test
