@@ -7,7 +7,8 @@ On a temporary clone of this repository (work/e2e-gitreg/clone, its default bran
 ./medprep run makes it):
   1. medprep_flow.py run --registry-repo CLONE/.git (what ./medprep run does) creates the registry client, imports
      chest-xray under version control, runs it over a small sample set; the group is UP_TO_DATE afterwards (the
-     parameters the run sets are not local changes) and at the branch's latest commit of the file;
+     parameters the run sets are not local changes) and at the branch's latest commit of the file; a second run
+     replaces that group (one versioned group left, its context still named chest-xray);
   2. a local change (a processor's comments) makes it LOCALLY_MODIFIED with that one difference listed;
   3. Commit (POST /versions/process-groups/{id}, action COMMIT): a new commit on medprep-flows of the clone with the
      comment as message, its parent the previous version, the file changed in that processor's comments only
@@ -189,6 +190,21 @@ def main():
         with open(os.path.join(work, "out", "summary.json")) as f:
             summary = json.load(f)
         c.check(sum(summary["outputs"].values()) > 0, f"the versioned group wrote no outputs: {summary}")
+        # a second run replaces the first run's versioned group (recognised by its recorded id), not adds one
+        run2 = sh(PYTHON, os.path.join(HERE, "medprep_flow.py"), "run", "--nifi", f"http://127.0.0.1:{args.port}",
+                  "--flow", os.path.join(REPO, XRAY), "--input", sample, "--output", os.path.join(work, "out2"),
+                  "--nifi-dir", inst, "--registry-repo", gitdir, "--registry-branch", BRANCH,
+                  env=env, capture_output=True, text=True)
+        c.check(run2.returncode == 0 and "replacing group " + pg in run2.stdout,
+                f"a second run did not replace the first run's group {pg}:\n{run2.stdout[-800:]}{run2.stderr[-800:]}")
+        with open(os.path.join(inst, "medprep-run.json")) as f:
+            pg = json.load(f)["groups"]["chest-xray"]
+        groups = [g for g in nifi.child_groups()
+                  if (g["component"].get("versionControlInformation") or {}).get("flowId") == "chest-xray"]
+        c.check([g["id"] for g in groups] == [pg], f"versioned chest-xray groups after two runs: {[g['id'] for g in groups]}")
+        c.check(groups and groups[0]["component"]["parameterContext"]["component"]["name"] == "chest-xray",
+                "the second run's group is not bound to a context named chest-xray")
+        c.check(wait_state(nifi, pg, "UP_TO_DATE") == "UP_TO_DATE", "after the second run the group is not UP_TO_DATE")
         nifi.set_group_state(pg, "STOPPED")
         nifi.wait_stopped(pg)
 

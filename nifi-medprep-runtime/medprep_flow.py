@@ -16,9 +16,9 @@
       uploaded: a Git flow registry client (org.medprep.registry.GitFlowRegistryClient) named REGISTRY_CLIENT_NAME
       is created (or updated) for GITDIR with Default Branch BRANCH, and the group is imported from bucket
       "medprep", flow "<flow>", at the latest commit of BRANCH that changed flows/medprep/<flow>.json - so Commit,
-      Change version and Revert work from the NiFi UI, committing to BRANCH of GITDIR. The group is then recognised
-      as this tool's by its id, recorded in INSTANCE/medprep-run.json (--nifi-dir), since a changed comment would
-      count as a local change of the versioned flow. When the file in the work tree differs from BRANCH's, the
+      Change version and Revert work from the NiFi UI, committing to BRANCH of GITDIR. The group (named after the
+      flow, as NiFi names imports) is then recognised as this tool's by its id, recorded in
+      INSTANCE/medprep-run.json (--nifi-dir): a changed comment or name would be committed with the flow. When the file in the work tree differs from BRANCH's, the
       work tree's file is uploaded unversioned as without --registry-repo (and the difference is reported).
 
 The flow definition (flows/medprep/<flow>.json) is the single source of truth: it is what NiFi's
@@ -370,9 +370,10 @@ def remove_earlier_runs(nifi, flow_name, nifi_dir=None):
     recorded = (load_state(nifi_dir).get("groups") or {}).get(flow_name) if nifi_dir else None
     for g in nifi.child_groups():
         comp = g["component"]
-        if comp["name"] != run_group_name(flow_name):
-            continue
-        if RUN_MARK not in (comp.get("comments") or "") and g["id"] != recorded:
+        marked = comp["name"] == run_group_name(flow_name) and RUN_MARK in (comp.get("comments") or "")
+        # a versioned group bears the flow's own name (NiFi names an import after the flow, and a new name would be
+        # committed with it): the recorded id is the mark
+        if not marked and g["id"] != recorded:
             continue
         ctx = (comp.get("parameterContext") or {}).get("id")
         print(f"medprep_flow: replacing group {g['id']} of an earlier run (stopping it, emptying its queues)")
@@ -455,7 +456,8 @@ def ensure_registry_client(nifi, gitdir, branch):
 
 def import_versioned(nifi, registry_id, flow_name, branch, version, name, context_name=None):
     """POST /process-groups/{root}/process-groups with versionControlInformation, as the UI's "Import from
-    Registry" does. The flow's parameter context keeps its name (a commit stores the name the group's context has)
+    Registry" does (NiFi names the group after the flow's stored name, whatever NAME says; renaming it is no local
+    change but the next commit would store the new name, so it is left as it is). The flow's parameter context keeps its name (a commit stores the name the group's context has)
     unless a context of that name is in use by another group: then the group gets a new one, "<name> (n)"
     (parameterContextHandlingStrategy=REPLACE), so the other group's parameters are never overwritten."""
     root = nifi.root_id()
