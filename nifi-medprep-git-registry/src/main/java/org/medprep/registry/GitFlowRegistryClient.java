@@ -534,7 +534,9 @@ public class GitFlowRegistryClient extends AbstractFlowRegistryClient {
         GitFlowRepository repo = repository(context, true);
 
         List<GitFlowRepository.CommitInfo> log = repo.log(branch, path);
-        String latest = log.isEmpty() ? null : log.getFirst().id();
+        Optional<byte[]> current = repo.read(branch, path);
+        // a flow whose file was removed has no latest version (its old commits stay readable)
+        String latest = log.isEmpty() || current.isEmpty() ? null : log.getFirst().id();
         String expected = meta.getVersion() == null || meta.getVersion().isBlank() ? null : meta.getVersion();
         if (action != RegisterAction.FORCE_COMMIT && !Objects.equals(expected, latest)) {
             throw new FlowRegistryException("flow " + flowId + " on branch " + branch + " is at version "
@@ -552,7 +554,6 @@ public class GitFlowRegistryClient extends AbstractFlowRegistryClient {
         VersionedProcessGroup contents = snapshot.getFlowContents();
         Position position = contents.getPosition();
         contents.setPosition(new Position(0, 0));
-        Optional<byte[]> current = repo.read(branch, path);
         byte[] content;
         try {
             // the group keeps the identifier the file has: a new import of the flow gets another one
@@ -616,8 +617,9 @@ public class GitFlowRegistryClient extends AbstractFlowRegistryClient {
             throws FlowRegistryException, IOException {
         String branch = branchOf(context, location.getBranch());
         String path = flowPath(context, location.getBucketId(), location.getFlowId());
-        List<GitFlowRepository.CommitInfo> log = repository(context, false).log(branch, path);
-        return log.isEmpty() ? Optional.empty() : Optional.of(log.getFirst().id());
+        GitFlowRepository repo = repository(context, false);
+        List<GitFlowRepository.CommitInfo> log = repo.log(branch, path);
+        return log.isEmpty() || repo.read(branch, path).isEmpty() ? Optional.empty() : Optional.of(log.getFirst().id());
     }
 
     /**

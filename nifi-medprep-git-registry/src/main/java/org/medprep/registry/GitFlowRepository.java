@@ -312,7 +312,8 @@ public final class GitFlowRepository implements Closeable {
     }
 
     /**
-     * The commits of a branch that changed a file (like {@code git log BRANCH -- PATH}), newest first.
+     * The commits of a branch that changed a file and hold it (like {@code git log BRANCH -- PATH} without the
+     * commits that deleted it), newest first.
      *
      * @param branch the branch
      * @param path the file path
@@ -329,6 +330,11 @@ public final class GitFlowRepository implements Closeable {
             rw.markStart(rw.parseCommit(tip.get()));
             rw.setTreeFilter(AndTreeFilter.create(PathFilter.create(path), TreeFilter.ANY_DIFF));
             for (RevCommit c : rw) {
+                try (TreeWalk tw = TreeWalk.forPath(repository, path, c.getTree())) {
+                    if (tw == null) {
+                        continue; // the commit deleted the file: not a version of it
+                    }
+                }
                 PersonIdent author = c.getAuthorIdent();
                 commits.add(new CommitInfo(c.getName(), author.getName(), author.getEmailAddress(),
                         c.getCommitTime() * 1000L, c.getFullMessage()));

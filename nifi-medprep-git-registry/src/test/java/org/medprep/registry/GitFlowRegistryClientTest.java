@@ -609,6 +609,17 @@ class GitFlowRegistryClientTest {
         assertThrows(NoSuchFlowException.class, () -> client.getFlow(ctx, new FlowLocation("main", "b", "f")));
         assertEquals("one", processorName(client.getFlowContents(ctx, new FlowVersionLocation("main", "b", "f", v1))),
                 "old versions stay readable by commit id");
+        // the removal is no version; the id can be used again
+        assertEquals(List.of(v1), versions(client, ctx, "main", "b", "f"));
+        assertEquals(Optional.empty(), client.getLatestVersion(ctx, new FlowLocation("main", "b", "f")));
+        RegisteredFlow again = new RegisteredFlow();
+        again.setIdentifier("f");
+        again.setBucketIdentifier("b");
+        again.setBranch("main");
+        client.registerFlow(ctx, again);
+        String v3 = client.registerFlowSnapshot(ctx, snapshot("main", "b", "f", null, "three", "again"),
+                RegisterAction.COMMIT).getSnapshotMetadata().getVersion();
+        assertEquals(List.of(v3, v1), versions(client, ctx, "main", "b", "f"));
     }
 
     @Test
