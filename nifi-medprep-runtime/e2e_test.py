@@ -253,7 +253,8 @@ def check_canonical(c, downloaded, flow=FLOW):
     b = json.dumps(canonical(downloaded), indent=1, sort_keys=True).splitlines()
     diff = list(difflib.unified_diff(a, b, "committed", "NiFi's download", lineterm="", n=1))
     c.check(not diff, f"the committed {os.path.relpath(flow, REPO)} is not what NiFi downloads for it (upload it, "
-                      f"download it - GET /process-groups/{{id}}/download - and commit the download):\n    "
+                      f"download it - GET /process-groups/{{id}}/download - run tools/normalize_flow.py on it and commit "
+                      f"that):\n    "
                       + "\n    ".join(diff[:30]))
 
 

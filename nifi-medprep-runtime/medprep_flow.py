@@ -12,6 +12,15 @@
       quarantined under OUTPUT/quarantine/<input folder>/ and all queues are empty, stops the group, counts
       provenance events and writes OUTPUT/summary.json.
 
+  With --registry-repo GITDIR [--registry-branch BRANCH] the group is imported UNDER VERSION CONTROL instead of
+      uploaded: a Git flow registry client (org.medprep.registry.GitFlowRegistryClient) named REGISTRY_CLIENT_NAME
+      is created (or updated) for GITDIR with Default Branch BRANCH, and the group is imported from bucket
+      "medprep", flow "<flow>", at the latest commit of BRANCH that changed flows/medprep/<flow>.json - so Commit,
+      Change version and Revert work from the NiFi UI, committing to BRANCH of GITDIR. The group (named after the
+      flow, as NiFi names imports) is then recognised as this tool's by its id, recorded in
+      INSTANCE/medprep-run.json (--nifi-dir): a changed comment or name would be committed with the flow. When the file in the work tree differs from BRANCH's, the
+      work tree's file is uploaded unversioned as without --registry-repo (and the difference is reported).
+
 The flow definition (flows/medprep/<flow>.json) is the single source of truth: it is what NiFi's
 GET /process-groups/{id}/download returns; edit the flow in NiFi and download it again to change it.
 Standard library only (Debian's /usr/bin/python3).
@@ -20,6 +29,7 @@ import argparse
 import collections
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.error
@@ -32,6 +42,10 @@ RUN_MARK = "created by medprep_flow.py run"
 CLIENT_ID = "medprep-flow-" + uuid.uuid4().hex[:8]
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+REGISTRY_CLIENT_TYPE = "org.medprep.registry.GitFlowRegistryClient"
+REGISTRY_CLIENT_NAME = "medprep flows (git)"
+REGISTRY_BUCKET = "medprep"
+STATE_FILE = "medprep-run.json"   # in the instance directory: the groups this tool imported, per flow
 
 
 class NiFiError(Exception):
@@ -333,13 +347,33 @@ def run_group_name(flow_name):
     return f"{flow_name} (medprep run)"
 
 
-def remove_earlier_runs(nifi, flow_name):
-    """Removes the groups earlier runs of this tool created for this flow (name and comment mark), after stopping
+def load_state(nifi_dir):
+    try:
+        with open(os.path.join(nifi_dir, STATE_FILE)) as f:
+            return json.load(f)
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def save_state(nifi_dir, state):
+    if nifi_dir:
+        with open(os.path.join(nifi_dir, STATE_FILE), "w") as f:
+            json.dump(state, f, indent=2)
+            f.write("\n")
+
+
+def remove_earlier_runs(nifi, flow_name, nifi_dir=None):
+    """Removes the groups earlier runs of this tool created for this flow (name and comment mark, or name and the
+    id recorded in INSTANCE/medprep-run.json for a group imported under version control), after stopping
     them and emptying their queues, and their parameter contexts when no other group references them. Groups
     uploaded by hand, and contexts they use, are left alone."""
+    recorded = (load_state(nifi_dir).get("groups") or {}).get(flow_name) if nifi_dir else None
     for g in nifi.child_groups():
         comp = g["component"]
-        if comp["name"] != run_group_name(flow_name) or RUN_MARK not in (comp.get("comments") or ""):
+        marked = comp["name"] == run_group_name(flow_name) and RUN_MARK in (comp.get("comments") or "")
+        # a versioned group bears the flow's own name (NiFi names an import after the flow, and a new name would be
+        # committed with it): the recorded id is the mark
+        if not marked and g["id"] != recorded:
             continue
         ctx = (comp.get("parameterContext") or {}).get("id")
         print(f"medprep_flow: replacing group {g['id']} of an earlier run (stopping it, emptying its queues)")
@@ -375,6 +409,93 @@ def definition_for_run(flow_file, flow_name):
     return json.dumps(definition).encode()
 
 
+def git(gitdir, *args):
+    r = subprocess.run(["git", f"--git-dir={gitdir}", *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise NiFiError(f"git {' '.join(args)} in {gitdir} failed: {r.stderr.strip()}")
+    return r.stdout
+
+
+def canonical_flow(definition):
+    """A flow definition without what differs between two copies of one flow (the e2e test's comparison):
+    instance ids, the group's own identifier, the order of list items."""
+    gid = definition["flowContents"].get("identifier")
+
+    def norm(o):
+        if isinstance(o, dict):
+            return {k: norm(v) for k, v in o.items() if k != "instanceIdentifier"}
+        if isinstance(o, list):
+            return sorted((norm(x) for x in o), key=lambda x: json.dumps(x, sort_keys=True))
+        return "<group>" if o == gid else o
+    return norm(definition)
+
+
+def ensure_registry_client(nifi, gitdir, branch):
+    """The Git flow registry client REGISTRY_CLIENT_NAME for GITDIR and BRANCH: created, or updated when its
+    Repository or Default Branch differ. Returns its id."""
+    props = {"Repository": gitdir, "Repository Path": "flows", "Default Branch": branch}
+    for c in nifi.get("/controller/registry-clients")["registries"]:
+        comp = c["component"]
+        if comp["name"] != REGISTRY_CLIENT_NAME or comp.get("type") != REGISTRY_CLIENT_TYPE:
+            continue
+        have = comp.get("properties") or {}
+        if any(have.get(k) != v for k, v in props.items()):
+            nifi.put(f"/controller/registry-clients/{c['id']}", {"revision": c["revision"], "id": c["id"],
+                     "component": {"id": c["id"], "properties": props}})
+        return c["id"]
+    types = [t for t in nifi.get("/controller/registry-types")["flowRegistryClientTypes"]
+             if t["type"] == REGISTRY_CLIENT_TYPE]
+    if not types:
+        raise NiFiError(f"NiFi has no {REGISTRY_CLIENT_TYPE} (the nifi-medprep-registry-nar is not in extensions/)")
+    c = nifi.post("/controller/registry-clients", {"revision": {"version": 0}, "component": {
+        "name": REGISTRY_CLIENT_NAME, "type": REGISTRY_CLIENT_TYPE, "bundle": types[0]["bundle"],
+        "description": f"Flows of {gitdir}, folder flows/, branch {branch} by default (made by ./medprep run)",
+        "properties": props}})
+    return c["id"]
+
+
+def import_versioned(nifi, registry_id, flow_name, branch, version, name, context_name=None):
+    """POST /process-groups/{root}/process-groups with versionControlInformation, as the UI's "Import from
+    Registry" does (NiFi names the group after the flow's stored name, whatever NAME says; renaming it is no local
+    change but the next commit would store the new name, so it is left as it is). The flow's parameter context keeps its name (a commit stores the name the group's context has)
+    unless a context of that name is in use by another group: then the group gets a new one, "<name> (n)"
+    (parameterContextHandlingStrategy=REPLACE), so the other group's parameters are never overwritten."""
+    root = nifi.root_id()
+    query = ""
+    if context_name:
+        for ctx in nifi.get("/flow/parameter-contexts")["parameterContexts"]:
+            comp = ctx.get("component") or {}
+            if comp.get("name") == context_name and comp.get("boundProcessGroups"):
+                print(f"medprep_flow: the parameter context '{context_name}' is used by another group: this group "
+                      f"gets a new one, and a commit from the UI would store its name")
+                query = "?parameterContextHandlingStrategy=REPLACE"
+    return nifi.post(f"/process-groups/{root}/process-groups{query}", {
+        "revision": {"version": 0, "clientId": CLIENT_ID},
+        "component": {"name": name, "position": {"x": 0, "y": 0}, "versionControlInformation": {
+            "registryId": registry_id, "bucketId": REGISTRY_BUCKET, "flowId": flow_name,
+            "version": version, "branch": branch}}})
+
+
+def versioned_source(args, flow_name):
+    """(version, None) when the group can be imported from the registry: the latest commit of the registry
+    branch that changed flows/medprep/<flow>.json, whose file is the work tree's (canonically); else (None, why).
+    (A commit from the UI stores the parameters' current values - the run's input and output directories - as
+    NiFi does for every versioned flow; sensitive values such as the patient key secret are never stored.)"""
+    rel = f"flows/{REGISTRY_BUCKET}/{flow_name}.json"
+    if os.path.abspath(args.flow) != os.path.join(REPO, rel):
+        return None, f"{args.flow} is not {rel} of this repository"
+    version = git(args.registry_repo, "log", "-1", "--format=%H", args.registry_branch, "--", rel).strip()
+    if not version:
+        return None, f"branch {args.registry_branch} holds no {rel}"
+    stored = json.loads(git(args.registry_repo, "show", f"{version}:{rel}"))
+    with open(args.flow) as f:
+        here = json.load(f)
+    if canonical_flow(stored) != canonical_flow(here):
+        return None, (f"{rel} in the work tree differs from branch {args.registry_branch} (version {version[:10]}); "
+                      f"commit it to {args.registry_branch} (or merge) to run it under version control")
+    return version, None
+
+
 def invalid_processors(nifi, pg, wait=20):
     """Names and validation errors of the group's processors that are not VALID (waits while NiFi is still
     VALIDATING)."""
@@ -405,13 +526,33 @@ def run(args):
     if not inputs:
         raise NiFiError(f"no input files under {in_dir}")
 
-    # replace this tool's own group of an earlier run; upload the definition as a new group with its own context
-    remove_earlier_runs(nifi, flow_name)
-    pg_entity = upload(nifi, args.flow, run_group_name(flow_name), definition_for_run(args.flow, flow_name))
-    pg = pg_entity["id"]
-    comments = pg_entity["component"].get("comments") or ""
-    nifi.set_group_comments(pg, f"{RUN_MARK} on {time.strftime('%Y-%m-%d %H:%M:%S')} (the next run replaces "
-                                f"this group and its parameter context).\n{comments}")
+    # replace this tool's own group of an earlier run; import (under version control) or upload the definition as
+    # a new group with its own context
+    remove_earlier_runs(nifi, flow_name, args.nifi_dir)
+    vc_version, why_not = (None, None)
+    if args.registry_repo:
+        vc_version, why_not = versioned_source(args, flow_name)
+        if why_not:
+            print(f"medprep_flow: NOT under version control: {why_not}; uploading the work tree's file instead")
+    if vc_version:
+        registry_id = ensure_registry_client(nifi, args.registry_repo, args.registry_branch)
+        with open(args.flow) as f:
+            context_name = json.load(f)["flowContents"].get("parameterContextName")
+        pg_entity = import_versioned(nifi, registry_id, flow_name, args.registry_branch, vc_version,
+                                     run_group_name(flow_name), context_name)
+        pg = pg_entity["id"]
+        state = load_state(args.nifi_dir)
+        state.setdefault("groups", {})[flow_name] = pg
+        save_state(args.nifi_dir, state)
+        print(f"medprep_flow: group {pg} under version control: registry client '{REGISTRY_CLIENT_NAME}' "
+              f"({args.registry_repo}), branch {args.registry_branch}, bucket {REGISTRY_BUCKET}, flow {flow_name}, "
+              f"version {vc_version[:10]}")
+    else:
+        pg_entity = upload(nifi, args.flow, run_group_name(flow_name), definition_for_run(args.flow, flow_name))
+        pg = pg_entity["id"]
+        comments = pg_entity["component"].get("comments") or ""
+        nifi.set_group_comments(pg, f"{RUN_MARK} on {time.strftime('%Y-%m-%d %H:%M:%S')} (the next run replaces "
+                                    f"this group and its parameter context).\n{comments}")
     ctx_id = pg_entity["component"]["parameterContext"]["id"]
     values = {"input.dir": in_dir, "output.dir": out_dir, "patient.key.secret": secret}
     for kv in args.param or []:
@@ -558,6 +699,11 @@ def main():
     r.add_argument("--max-events", type=int, default=1000000)
     r.add_argument("--nifi-dir", help="NiFi instance directory (for the log tail on errors)")
     r.add_argument("--keep-running", action="store_true", help="leave the group running")
+    r.add_argument("--registry-repo", metavar="GITDIR",
+                   help="import the flow under version control from this Git repository (a git directory or work "
+                        "tree) through the Git flow registry client, instead of uploading it")
+    r.add_argument("--registry-branch", default="medprep-flows",
+                   help="the registry branch (default medprep-flows; never a branch checked out in a work tree)")
     args = ap.parse_args()
     try:
         return run(args)
