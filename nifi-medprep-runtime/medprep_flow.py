@@ -105,6 +105,17 @@ class NiFi:
     def processors(self, pg):
         return self.get(f"/flow/process-groups/{pg}")["processGroupFlow"]["flow"]["processors"]
 
+    def all_processors(self, pg):
+        """The processors of the group and of every group inside it."""
+        return self.get(f"/process-groups/{pg}/processors?includeDescendantGroups=true")["processors"]
+
+    def descendant_groups(self, pg):
+        """Every group inside PG (children, their children, ...)."""
+        found = []
+        for g in self.child_groups(pg):
+            found += [g] + self.descendant_groups(g["id"])
+        return found
+
     def wait_stopped(self, pg, timeout=60):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -278,6 +289,64 @@ def quarantined(out_dir):
     return originals, reasons, kinds
 
 
+def collect(areas):
+    """outputs() and quarantined() summed over output roots (a hospital feed has one per modality group)."""
+    outs, originals, reasons, kinds = {s: [] for s in SPLITS}, [], [], {"invalid": [], "failure": []}
+    for area in areas:
+        for s, found in outputs(area).items():
+            outs[s] += found
+        o, r, k = quarantined(area)
+        originals += o
+        reasons += r
+        for kind in kinds:
+            kinds[kind] += k[kind]
+    return outs, originals, reasons, kinds
+
+
+def listens_for_dicom(definition):
+    """True when the flow's input is the DICOM network (a ListenDICOM), not a directory it lists."""
+    return any(p["type"].endswith(".ListenDICOM") for p in definition["flowContents"].get("processors") or [])
+
+
+def context_names(group):
+    """The parameter context names of a group definition and of the groups inside it."""
+    names = [group["parameterContextName"]] if group.get("parameterContextName") else []
+    for child in group.get("processGroups") or []:
+        names += context_names(child)
+    return names
+
+
+def is_dicom_part10(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(132)[128:132] == b"DICM"
+    except OSError:
+        return False
+
+
+def send_instances(files, port, called_ae, calling_ae="MEDPREP-RUN", timeout=60):
+    """Sends FILES to 127.0.0.1:PORT with dcmtk's storescu (a standard C-STORE SCU), after echoscu has had an
+    answer (the listener starts with the group). Every C-STORE must be acknowledged: a failure raises NiFiError."""
+    deadline = time.time() + timeout
+    while True:
+        echo = subprocess.run(["echoscu", "-aet", calling_ae, "-aec", called_ae, "127.0.0.1", str(port)],
+                              capture_output=True, text=True)
+        if echo.returncode == 0:
+            break
+        if time.time() > deadline:
+            raise NiFiError(f"the DICOM listener on 127.0.0.1:{port} (AE {called_ae}) did not answer C-ECHO in "
+                            f"{timeout} s: {echo.stderr.strip()[-300:]}")
+        time.sleep(1)
+    for i in range(0, len(files), 200):
+        chunk = files[i:i + 200]
+        store = subprocess.run(["storescu", "--required", "-aet", calling_ae, "-aec", called_ae, "127.0.0.1",
+                                str(port), *chunk], capture_output=True, text=True)
+        if store.returncode != 0:
+            raise NiFiError(f"storescu to 127.0.0.1:{port} failed after {i} instances were sent: "
+                            f"{store.stderr.strip()[-800:]}")
+    return len(files)
+
+
 def accounted(outs, originals):
     """(input files accounted for by outputs and quarantined items, items whose sidecar is still missing)."""
     total, pending = 0, 0
@@ -375,11 +444,13 @@ def remove_earlier_runs(nifi, flow_name, nifi_dir=None):
         # committed with it): the recorded id is the mark
         if not marked and g["id"] != recorded:
             continue
-        ctx = (comp.get("parameterContext") or {}).get("id")
+        # the contexts of the group and of the groups inside it (the hospital feed's modality groups have their own)
+        contexts = [(x["component"].get("parameterContext") or {}).get("id") for x in [g] + nifi.descendant_groups(g["id"])]
         print(f"medprep_flow: replacing group {g['id']} of an earlier run (stopping it, emptying its queues)")
         nifi.remove_group(g["id"])
-        if ctx and not nifi.remove_context_if_unused(ctx):
-            print(f"medprep_flow: parameter context {ctx} is still used by another group: kept")
+        for ctx in dict.fromkeys(c for c in contexts if c):
+            if not nifi.remove_context_if_unused(ctx):
+                print(f"medprep_flow: parameter context {ctx} is still used by another group: kept")
 
 
 def definition_for_run(flow_file, flow_name):
@@ -454,7 +525,7 @@ def ensure_registry_client(nifi, gitdir, branch):
     return c["id"]
 
 
-def import_versioned(nifi, registry_id, flow_name, branch, version, name, context_name=None):
+def import_versioned(nifi, registry_id, flow_name, branch, version, name, context_names=()):
     """POST /process-groups/{root}/process-groups with versionControlInformation, as the UI's "Import from
     Registry" does (NiFi names the group after the flow's stored name, whatever NAME says; renaming it is no local
     change but the next commit would store the new name, so it is left as it is). The flow's parameter context keeps its name (a commit stores the name the group's context has)
@@ -462,13 +533,12 @@ def import_versioned(nifi, registry_id, flow_name, branch, version, name, contex
     (parameterContextHandlingStrategy=REPLACE), so the other group's parameters are never overwritten."""
     root = nifi.root_id()
     query = ""
-    if context_name:
-        for ctx in nifi.get("/flow/parameter-contexts")["parameterContexts"]:
-            comp = ctx.get("component") or {}
-            if comp.get("name") == context_name and comp.get("boundProcessGroups"):
-                print(f"medprep_flow: the parameter context '{context_name}' is used by another group: this group "
-                      f"gets a new one, and a commit from the UI would store its name")
-                query = "?parameterContextHandlingStrategy=REPLACE"
+    for ctx in nifi.get("/flow/parameter-contexts")["parameterContexts"]:
+        comp = ctx.get("component") or {}
+        if comp.get("name") in context_names and comp.get("boundProcessGroups") and not query:
+            print(f"medprep_flow: the parameter context '{comp['name']}' is used by another group: this import "
+                  f"gets new ones, and a commit from the UI would store their names")
+            query = "?parameterContextHandlingStrategy=REPLACE"
     return nifi.post(f"/process-groups/{root}/process-groups{query}", {
         "revision": {"version": 0, "clientId": CLIENT_ID},
         "component": {"name": name, "position": {"x": 0, "y": 0}, "versionControlInformation": {
@@ -501,7 +571,7 @@ def invalid_processors(nifi, pg, wait=20):
     VALIDATING)."""
     deadline = time.time() + wait
     while True:
-        procs = nifi.processors(pg)
+        procs = nifi.all_processors(pg)
         states = [p["component"]["validationStatus"] for p in procs]
         if "VALIDATING" not in states or time.time() > deadline:
             return [f"{p['component']['name']} ({p['component']['type'].rsplit('.', 1)[-1]}): "
@@ -522,9 +592,19 @@ def run(args):
         raise NiFiError(f"the patient key secret is not set: put it in the environment variable {SECRET_ENV} "
                         f"(./medprep run does, from its secret file)")
     os.makedirs(out_dir, exist_ok=True)
+    with open(args.flow) as f:
+        definition = json.load(f)
+    feed = listens_for_dicom(definition)
     inputs = input_files(in_dir)
+    if feed:
+        # a hospital feed receives DICOM over the network: the input directory's DICOM files are sent to it
+        not_dicom = [p for p in inputs if not is_dicom_part10(p)]
+        inputs = sorted(p for p in inputs if p not in set(not_dicom))
+        if not_dicom:
+            print(f"medprep_flow: {len(not_dicom)} files under {in_dir} are not DICOM Part 10 files and are not sent, "
+                  f"e.g. {os.path.relpath(not_dicom[0], in_dir)}")
     if not inputs:
-        raise NiFiError(f"no input files under {in_dir}")
+        raise NiFiError(f"no input files under {in_dir}" + (" that are DICOM Part 10 files" if feed else ""))
 
     # replace this tool's own group of an earlier run; import (under version control) or upload the definition as
     # a new group with its own context
@@ -534,12 +614,15 @@ def run(args):
         vc_version, why_not = versioned_source(args, flow_name)
         if why_not:
             print(f"medprep_flow: NOT under version control: {why_not}; uploading the work tree's file instead")
+    if feed and not vc_version:
+        raise NiFiError(f"the {flow_name} flow's modality groups are versioned flows of the Git flow registry (bucket "
+                        f"{REGISTRY_BUCKET}): it runs only imported from the registry, which needs "
+                        + ("--registry-repo (./medprep run passes it in a Git checkout)" if not args.registry_repo
+                           else f"the work tree's file on branch {args.registry_branch}"))
     if vc_version:
         registry_id = ensure_registry_client(nifi, args.registry_repo, args.registry_branch)
-        with open(args.flow) as f:
-            context_name = json.load(f)["flowContents"].get("parameterContextName")
         pg_entity = import_versioned(nifi, registry_id, flow_name, args.registry_branch, vc_version,
-                                     run_group_name(flow_name), context_name)
+                                     run_group_name(flow_name), context_names(definition["flowContents"]))
         pg = pg_entity["id"]
         state = load_state(args.nifi_dir)
         state.setdefault("groups", {})[flow_name] = pg
@@ -560,6 +643,24 @@ def run(args):
         if k == "patient.key.secret":
             raise NiFiError(f"the patient key secret is not taken from the command line: set {SECRET_ENV}")
         values[k] = v
+    areas = [out_dir]
+    if feed:
+        # this group keeps received instances and quarantines what it refuses; each modality group (a versioned
+        # child with a context of its own) writes under OUTPUT/<its flow>/ and lists an empty directory: its input
+        # is its "Files in" port
+        values.pop("input.dir")
+        values.update({"received.dir": os.path.join(out_dir, "received"), "dicom.port": str(args.dicom_port)})
+        no_input = os.path.join(out_dir, ".no-input")
+        os.makedirs(no_input, exist_ok=True)
+        for child in nifi.child_groups(pg):
+            comp = child["component"]
+            name = (comp.get("versionControlInformation") or {}).get("flowId") or comp["name"]
+            areas.append(os.path.join(out_dir, name))
+            nifi.update_parameters(comp["parameterContext"]["id"],
+                                   {"input.dir": no_input, "output.dir": areas[-1], "patient.key.secret": secret},
+                                   sensitive={"patient.key.secret"})
+            print(f"medprep_flow: modality group {name}: version {(comp.get('versionControlInformation') or {}).get('version', '?')[:10]}, "
+                  f"output {areas[-1]}")
     nifi.update_parameters(ctx_id, values, sensitive={"patient.key.secret"})
     invalid = invalid_processors(nifi, pg)
     if invalid:
@@ -571,13 +672,18 @@ def run(args):
     t0 = time.time()
     cpu0 = nifi_cpu_seconds(args.nifi_dir)
     nifi.set_group_state(pg, "RUNNING")
+    if feed:
+        ae = next((p["value"] for p in definition["parameterContexts"][definition["flowContents"]["parameterContextName"]]
+                   ["parameters"] if p["name"] == "dicom.ae.title"), "MEDPREP")
+        send_instances(inputs, args.dicom_port, ae)
+        print(f"medprep_flow: {len(inputs)} instances sent with storescu to 127.0.0.1:{args.dicom_port} (AE {ae}), "
+              f"each acknowledged", flush=True)
     deadline = t0 + args.timeout
     last_report = 0
     idle_since, last_counts = None, None
     while True:
-        outs = outputs(out_dir)
+        outs, originals, reasons, kinds = collect(areas)
         n_out = sum(len(v) for v in outs.values())
-        originals, reasons, kinds = quarantined(out_dir)
         snap = nifi.group_status(pg)
         queued = snap.get("flowFilesQueued", 0)
         covered, pending = accounted(outs, originals)
@@ -606,14 +712,13 @@ def run(args):
     nifi.set_group_state(pg, "STOPPED")
     nifi.wait_stopped(pg)
 
-    outs = outputs(out_dir)
-    originals, reasons, kinds = quarantined(out_dir)
+    outs, originals, reasons, kinds = collect(areas)
     n_out = sum(len(v) for v in outs.values())
     written = [p for v in outs.values() for p in v] + originals + reasons
     last_mtime = max((os.path.getmtime(p) for p in written), default=t0)
 
     # every provenance event of this run's group (the instance may hold events of earlier runs)
-    group_procs = {p["id"] for p in nifi.processors(pg)}
+    group_procs = {p["id"] for p in nifi.all_processors(pg)}
     prov = nifi.provenance_query(max_results=args.max_events)
     events = [e for e in prov.get("provenanceEvents", [])
               if (e.get("groupId") == pg or e.get("componentId") in group_procs) and event_time(e) >= t0 - 1]
@@ -630,6 +735,15 @@ def run(args):
         "processing_seconds": round(last_mtime - t0, 2),
         "nifi_version": version,
     }
+    if feed:
+        summary["inputs_sent"] = summary.pop("inputs")
+        summary["instances_received"] = by_type.get("RECEIVE", 0)
+        summary["by_group"] = {}
+        for area in areas:
+            o, q, _, k = collect([area])
+            summary["by_group"][os.path.basename(area) if area != out_dir else "hospital-feed"] = {
+                "inputs_accounted": accounted(o, q)[0], "outputs": sum(len(v) for v in o.values()),
+                "quarantined": {"invalid": len(k["invalid"]), "failure": len(k["failure"])}}
     if cpu0 is not None and cpu1 is not None:
         # CPU time of the whole NiFi JVM (all threads) while the flow ran: a load-independent cost figure
         summary["nifi_cpu_seconds"] = round(cpu1 - cpu0, 2)
@@ -638,14 +752,18 @@ def run(args):
         f.write("\n")
 
     print(f"\nflow {flow_name} on NiFi {version}: {len(inputs)} inputs in {summary['processing_seconds']} s")
+    if feed:
+        print(f"  received    {summary['instances_received']} instances (RECEIVE events); per group: "
+              + ", ".join(f"{g} {v['inputs_accounted']} ({v['outputs']} outputs, "
+                          f"{sum(v['quarantined'].values())} quarantined)" for g, v in summary["by_group"].items()))
     print("  outputs     train {train}, validation {validation}, test {test}".format(**summary["outputs"]))
     print("  quarantined invalid {invalid}, failure {failure}".format(**summary["quarantined"]))
     # one line per distinct reason (the slices of a refused series share one), naming its first file
     by_reason = collections.defaultdict(list)
     for r in sorted(reasons):
         with open(r, errors="replace") as f:
-            by_reason[f.read().strip()[:300]].append(os.path.relpath(r, os.path.join(out_dir, "quarantine"))
-                                                     [:-len(".reason.txt")])
+            by_reason[f.read().strip()[:300]].append(os.path.relpath(r, out_dir).replace("/quarantine/", ": ", 1)
+                                                     .removeprefix("quarantine/")[:-len(".reason.txt")])
     for text, names in sorted(by_reason.items(), key=lambda kv: kv[1][0]):
         more = f" and {len(names) - 1} more" if len(names) > 1 else ""
         print(f"    {names[0]}{more}: {text}")
@@ -663,7 +781,7 @@ def run(args):
         missing = []
         for p in sorted(inputs):
             rel = os.path.relpath(p, in_dir)
-            if rel in in_quarantine:
+            if feed or rel in in_quarantine:   # a feed's items are named by pseudonyms: counts only
                 continue
             if unmatched_outputs[stem(p)] > 0:
                 unmatched_outputs[stem(p)] -= 1
@@ -699,6 +817,9 @@ def main():
     r.add_argument("--max-events", type=int, default=1000000)
     r.add_argument("--nifi-dir", help="NiFi instance directory (for the log tail on errors)")
     r.add_argument("--keep-running", action="store_true", help="leave the group running")
+    r.add_argument("--dicom-port", type=int, default=int(os.environ.get("MEDPREP_DICOM_PORT", "11112")),
+                   help="a hospital feed's DICOM listener port, where the input's DICOM files are sent with storescu "
+                        "(default $MEDPREP_DICOM_PORT, else 11112)")
     r.add_argument("--registry-repo", metavar="GITDIR",
                    help="import the flow under version control from this Git repository (a git directory or work "
                         "tree) through the Git flow registry client, instead of uploading it")
