@@ -29,6 +29,7 @@ import argparse
 import collections
 import json
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -324,9 +325,60 @@ def is_dicom_part10(path):
         return False
 
 
+def transfer_syntax(path):
+    """The Transfer Syntax UID (0002,0010) of a DICOM Part 10 file's meta group (explicit VR little endian, as
+    PS3.10 defines it), or None when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(132 + 4096)
+    except OSError:
+        return None
+    pos = 132
+    while pos + 8 <= len(data):
+        group, element = struct.unpack_from("<HH", data, pos)
+        if group != 0x0002:
+            return None
+        vr = data[pos + 4:pos + 6]
+        if vr in (b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN"):
+            length, value = struct.unpack_from("<I", data, pos + 8)[0], pos + 12
+        else:
+            length, value = struct.unpack_from("<H", data, pos + 6)[0], pos + 8
+        if element == 0x0010:
+            return data[value:value + length].rstrip(b"\0 ").decode("ascii", "replace")
+        pos = value + length
+    return None
+
+
+# A series group merges a series' slices in MergeContent bins whose Max Bin Age (series.stable.age) counts from the
+# bin's first slice. Listed from a folder, a series arrives in a second; over the network it arrives as the sender
+# sends it, so a hospital feed's series groups wait longer before a series is taken as complete.
+FEED_SERIES_STABLE_AGE = "60 sec"
+
+
+# dcmtk storescu proposes uncompressed transfer syntaxes only, unless told which compressed one to propose (one per
+# call): a file stored compressed is sent with the option naming its transfer syntax, so it arrives as it is
+STORESCU_PROPOSAL = {
+    "1.2.840.10008.1.2.4.50": "-xy",   # JPEG baseline (8 bit)
+    "1.2.840.10008.1.2.4.51": "-xx",   # JPEG extended (12 bit)
+    "1.2.840.10008.1.2.4.57": "-xs",   # JPEG lossless
+    "1.2.840.10008.1.2.4.70": "-xs",   # JPEG lossless, first-order prediction
+    "1.2.840.10008.1.2.4.80": "-xt",   # JPEG-LS lossless
+    "1.2.840.10008.1.2.4.81": "-xu",   # JPEG-LS near-lossless
+    "1.2.840.10008.1.2.4.90": "-xv",   # JPEG 2000 lossless
+    "1.2.840.10008.1.2.4.91": "-xw",   # JPEG 2000
+    "1.2.840.10008.1.2.5": "-xr",      # RLE lossless
+    "1.2.840.10008.1.2.1.99": "-xd",   # deflated explicit VR little endian
+}
+
+
 def send_instances(files, port, called_ae, calling_ae="MEDPREP-RUN", timeout=60):
     """Sends FILES to 127.0.0.1:PORT with dcmtk's storescu (a standard C-STORE SCU), after echoscu has had an
-    answer (the listener starts with the group). Every C-STORE must be acknowledged: a failure raises NiFiError."""
+    answer (the listener starts with the group). Files go in one association per transfer syntax and per 200 files
+    (storescu proposes the file's compressed syntax only when told which); when an association fails, each of its
+    files is sent again on its own, so one file the listener or storescu refuses stops no other.
+
+    Returns {file: reason} of the files that were not stored (storescu's last error line); every other file's
+    C-STORE was acknowledged with success. Raises NiFiError when the listener does not answer C-ECHO."""
     deadline = time.time() + timeout
     while True:
         echo = subprocess.run(["echoscu", "-aet", calling_ae, "-aec", called_ae, "127.0.0.1", str(port)],
@@ -337,14 +389,26 @@ def send_instances(files, port, called_ae, calling_ae="MEDPREP-RUN", timeout=60)
             raise NiFiError(f"the DICOM listener on 127.0.0.1:{port} (AE {called_ae}) did not answer C-ECHO in "
                             f"{timeout} s: {echo.stderr.strip()[-300:]}")
         time.sleep(1)
-    for i in range(0, len(files), 200):
-        chunk = files[i:i + 200]
-        store = subprocess.run(["storescu", "--required", "-aet", calling_ae, "-aec", called_ae, "127.0.0.1",
-                                str(port), *chunk], capture_output=True, text=True)
-        if store.returncode != 0:
-            raise NiFiError(f"storescu to 127.0.0.1:{port} failed after {i} instances were sent: "
-                            f"{store.stderr.strip()[-800:]}")
-    return len(files)
+
+    def store(option, paths):
+        return subprocess.run(["storescu", option, "--required", "-aet", calling_ae, "-aec", called_ae,
+                               "127.0.0.1", str(port), *paths], capture_output=True, text=True)
+
+    by_option = {}
+    for path in files:
+        by_option.setdefault(STORESCU_PROPOSAL.get(transfer_syntax(path), "-x="), []).append(path)
+    not_sent = {}
+    for option, paths in sorted(by_option.items()):
+        for i in range(0, len(paths), 200):
+            chunk = paths[i:i + 200]
+            if store(option, chunk).returncode == 0:
+                continue
+            for path in chunk:   # which of them failed: one association each
+                single = store(option, [path])
+                if single.returncode != 0:
+                    errors = [ln[3:] for ln in single.stderr.splitlines() if ln.startswith("E: ")]
+                    not_sent[path] = (errors[-1] if errors else single.stderr.strip()[-300:]) or "storescu failed"
+    return not_sent
 
 
 def accounted(outs, originals):
@@ -656,9 +720,11 @@ def run(args):
             comp = child["component"]
             name = (comp.get("versionControlInformation") or {}).get("flowId") or comp["name"]
             areas.append(os.path.join(out_dir, name))
-            nifi.update_parameters(comp["parameterContext"]["id"],
-                                   {"input.dir": no_input, "output.dir": areas[-1], "patient.key.secret": secret},
-                                   sensitive={"patient.key.secret"})
+            child_values = {"input.dir": no_input, "output.dir": areas[-1], "patient.key.secret": secret}
+            child_ctx = nifi.get(f"/parameter-contexts/{comp['parameterContext']['id']}")
+            if any(p["parameter"]["name"] == "series.stable.age" for p in child_ctx["component"]["parameters"]):
+                child_values["series.stable.age"] = FEED_SERIES_STABLE_AGE
+            nifi.update_parameters(comp["parameterContext"]["id"], child_values, sensitive={"patient.key.secret"})
             print(f"medprep_flow: modality group {name}: version {(comp.get('versionControlInformation') or {}).get('version', '?')[:10]}, "
                   f"output {areas[-1]}")
     nifi.update_parameters(ctx_id, values, sensitive={"patient.key.secret"})
@@ -675,9 +741,14 @@ def run(args):
     if feed:
         ae = next((p["value"] for p in definition["parameterContexts"][definition["flowContents"]["parameterContextName"]]
                    ["parameters"] if p["name"] == "dicom.ae.title"), "MEDPREP")
-        send_instances(inputs, args.dicom_port, ae)
+        not_sent = send_instances(inputs, args.dicom_port, ae)
+        inputs = [p for p in inputs if p not in not_sent]
         print(f"medprep_flow: {len(inputs)} instances sent with storescu to 127.0.0.1:{args.dicom_port} (AE {ae}), "
               f"each acknowledged", flush=True)
+        for path, why in sorted(not_sent.items()):
+            print(f"medprep_flow: NOT sent: {os.path.relpath(path, in_dir)}: {why}", flush=True)
+        if not inputs:
+            raise NiFiError(f"none of the {len(not_sent)} DICOM files under {in_dir} could be sent to the listener")
     deadline = t0 + args.timeout
     last_report = 0
     idle_since, last_counts = None, None
@@ -737,6 +808,7 @@ def run(args):
     }
     if feed:
         summary["inputs_sent"] = summary.pop("inputs")
+        summary["inputs_not_sent"] = {os.path.relpath(p, in_dir): why for p, why in sorted(not_sent.items())}
         summary["instances_received"] = by_type.get("RECEIVE", 0)
         summary["by_group"] = {}
         for area in areas:

@@ -45,6 +45,11 @@ def normalize(node):
             normalize(item)
 
 
+def dump(definition):
+    """The stored text of a normalized definition."""
+    return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+
+
 def main(paths):
     for path in paths:
         with open(path, encoding="utf-8") as f:
@@ -53,7 +58,7 @@ def main(paths):
             sys.exit(f"{path}: not a flow definition (no flowContents)")
         normalize(definition)
         with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(json.dumps(definition, indent=2, ensure_ascii=False) + "\n")
+            f.write(dump(definition))
     return 0
 
 
