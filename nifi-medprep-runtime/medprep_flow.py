@@ -349,12 +349,6 @@ def transfer_syntax(path):
     return None
 
 
-# A series group merges a series' slices in MergeContent bins whose Max Bin Age (series.stable.age) counts from the
-# bin's first slice. Listed from a folder, a series arrives in a second; over the network it arrives as the sender
-# sends it, so a hospital feed's series groups wait longer before a series is taken as complete.
-FEED_SERIES_STABLE_AGE = "60 sec"
-
-
 # dcmtk storescu proposes uncompressed transfer syntaxes only, unless told which compressed one to propose (one per
 # call): a file stored compressed is sent with the option naming its transfer syntax, so it arrives as it is
 STORESCU_PROPOSAL = {
@@ -720,11 +714,9 @@ def run(args):
             comp = child["component"]
             name = (comp.get("versionControlInformation") or {}).get("flowId") or comp["name"]
             areas.append(os.path.join(out_dir, name))
-            child_values = {"input.dir": no_input, "output.dir": areas[-1], "patient.key.secret": secret}
-            child_ctx = nifi.get(f"/parameter-contexts/{comp['parameterContext']['id']}")
-            if any(p["parameter"]["name"] == "series.stable.age" for p in child_ctx["component"]["parameters"]):
-                child_values["series.stable.age"] = FEED_SERIES_STABLE_AGE
-            nifi.update_parameters(comp["parameterContext"]["id"], child_values, sensitive={"patient.key.secret"})
+            nifi.update_parameters(comp["parameterContext"]["id"],
+                                   {"input.dir": no_input, "output.dir": areas[-1], "patient.key.secret": secret},
+                                   sensitive={"patient.key.secret"})
             print(f"medprep_flow: modality group {name}: version {(comp.get('versionControlInformation') or {}).get('version', '?')[:10]}, "
                   f"output {areas[-1]}")
     nifi.update_parameters(ctx_id, values, sensitive={"patient.key.secret"})

@@ -16,8 +16,11 @@
 #   MR/<181 files>      mricron-data's real Colin27 T1 as an axial MR series (tools/make_mr_set.py writes it)
 #                       -> routed to mri: one volume
 #   MR/MR_small.dcm     pydicom's real one-slice MR -> routed to mri, refused there (1 slice)
-#   other/US.dcm        pydicom's ExplVR_BigEnd.dcm (Modality US) -> no route: quarantined by the feed itself
-#   other/NM.dcm        pydicom's JPEG-lossy.dcm (Modality NM) -> no route: quarantined by the feed itself
+#   other/NM.dcm        pydicom's JPEG2000.dcm (Modality NM, JPEG 2000) -> no route: quarantined by the feed itself
+#   other/OT.dcm        pydicom's SC_rgb_rle.dcm (Modality OT, RLE) -> no route: quarantined by the feed itself
+#   other/US.dcm        pydicom's ExplVR_BigEnd.dcm (Modality US, no PatientID) -> refused by the feed's validation
+#   other/NM-jpeg12.dcm pydicom's JPEG-lossy.dcm (JPEG extended, 12 bit) -> failure at the feed's validation: this
+#                       build has no decoder for it
 #
 # Usage: /usr/bin/python3 tools/make_feed_set.py OUTDIR [--seed 7] [--manifest PATH]
 # (manifest default: OUTDIR/../<OUTDIR name>.manifest.json). OUTDIR is deleted and recreated.
@@ -116,10 +119,13 @@ def main():
     items.append(dict(files=["MR/" + n for n in names], modality="MR", group="mri", expected="outputs", outputs=1))
     items.append(dict(files=[copy(os.path.join(PYDICOM_TEST_FILES, "MR_small.dcm"), "MR/MR_small.dcm")],
                       modality="MR", group="mri", expected="quarantined", reason="1 slice"))
-    for src, modality in (("ExplVR_BigEnd.dcm", "US"), ("JPEG-lossy.dcm", "NM")):
-        items.append(dict(files=[copy(os.path.join(PYDICOM_TEST_FILES, src), f"other/{modality}.dcm")],
-                          modality=modality, group="hospital-feed", expected="quarantined",
-                          reason=f"modality {modality} has no route"))
+    for src, name, modality, reason in (
+            ("JPEG2000.dcm", "NM", "NM", "modality NM has no route"),
+            ("SC_rgb_rle.dcm", "OT", "OT", "modality OT has no route"),
+            ("ExplVR_BigEnd.dcm", "US", "US", "The required DICOM attribute PatientID is missing"),
+            ("JPEG-lossy.dcm", "NM-jpeg12", "NM", "which this build cannot decode")):
+        items.append(dict(files=[copy(os.path.join(PYDICOM_TEST_FILES, src), f"other/{name}.dcm")],
+                          modality=modality, group="hospital-feed", expected="quarantined", reason=reason))
     manifest = {"generator": "tools/make_feed_set.py", "seed": args.seed, "input_dir": out,
                 "files": sum(len(i["files"]) for i in items), "items": items}
     with open(manifest_path, "w") as f:

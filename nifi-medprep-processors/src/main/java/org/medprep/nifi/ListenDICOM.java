@@ -2,6 +2,7 @@
 package org.medprep.nifi;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -207,41 +208,66 @@ public class ListenDICOM extends AbstractProcessor {
         }
     }
 
+    /**
+     * How long one trigger waits for an instance before it yields. A sender waits for each C-STORE's answer before
+     * it sends the next, so a trigger that yielded (1 s by default) as soon as the queue was empty would pace a
+     * sender at about one instance a second; waiting this long instead keeps up with it.
+     */
+    static final long POLL_WAIT_MILLIS = 200;
+
+    /** At most this many waiting instances go into one session (one commit acknowledges them all). */
+    static final int MAX_BATCH = 100;
+
     @Override
     public void onTrigger(ProcessContext context, ProcessSession session) throws ProcessException {
         BlockingQueue<Pending> q = queue;
-        Pending p = q == null ? null : q.poll();
-        if (p == null) {
+        Pending first;
+        try {
+            first = q == null ? null : q.poll(POLL_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (first == null) {
             context.yield();
             return;
         }
-        StoreScp.Instance in = p.instance();
-        FlowFile flowFile = session.create();
+        List<Pending> batch = new ArrayList<>();
+        batch.add(first);
+        q.drainTo(batch, MAX_BATCH - 1);
         try {
-            flowFile = session.write(flowFile, out -> out.write(in.part10()));
-            Map<String, String> attributes = new HashMap<>();
-            attributes.put(ATTR_CALLING_AE, in.callingAeTitle());
-            attributes.put(ATTR_CALLED_AE, in.calledAeTitle());
-            attributes.put(ATTR_REMOTE_HOST, in.remoteHost());
-            attributes.put(ATTR_SOP_CLASS, in.sopClassUid());
-            attributes.put(ATTR_SOP_INSTANCE, in.sopInstanceUid());
-            attributes.put(ATTR_TRANSFER_SYNTAX, in.transferSyntaxUid());
-            attributes.put(CoreAttributes.FILENAME.key(), in.sopInstanceUid() + ".dcm");
-            attributes.put(CoreAttributes.MIME_TYPE.key(), "application/dicom");
-            flowFile = session.putAllAttributes(flowFile, attributes);
-            session.getProvenanceReporter().receive(flowFile, "dicom://" + in.callingAeTitle() + "@"
-                    + in.remoteHost() + ":" + in.remotePort(), "C-STORE from " + in.callingAeTitle() + " to "
-                    + in.calledAeTitle());
-            session.transfer(flowFile, REL_SUCCESS);
-            session.adjustCounter("DICOM instances received", 1, false);
+            for (Pending p : batch) {
+                receive(session, p.instance());
+            }
         } catch (RuntimeException e) {
-            p.status().complete(StoreScp.OUT_OF_RESOURCES);
+            batch.forEach(p -> p.status().complete(StoreScp.OUT_OF_RESOURCES));
             throw e;
         }
-        session.commitAsync(() -> p.status().complete(StoreScp.SUCCESS), failure -> {
-            getLogger().warn("C-STORE of {} answered 0xA700: the session did not commit", in.sopInstanceUid(),
+        session.commitAsync(() -> batch.forEach(p -> p.status().complete(StoreScp.SUCCESS)), failure -> {
+            getLogger().warn("C-STORE of {} instances answered 0xA700: the session did not commit", batch.size(),
                     failure);
-            p.status().complete(StoreScp.OUT_OF_RESOURCES);
+            batch.forEach(p -> p.status().complete(StoreScp.OUT_OF_RESOURCES));
         });
+    }
+
+    /** One received instance as a FlowFile to success, with its attributes and RECEIVE event. */
+    private void receive(ProcessSession session, StoreScp.Instance in) {
+        FlowFile flowFile = session.create();
+        flowFile = session.write(flowFile, out -> out.write(in.part10()));
+        Map<String, String> attributes = new HashMap<>();
+        attributes.put(ATTR_CALLING_AE, in.callingAeTitle());
+        attributes.put(ATTR_CALLED_AE, in.calledAeTitle());
+        attributes.put(ATTR_REMOTE_HOST, in.remoteHost());
+        attributes.put(ATTR_SOP_CLASS, in.sopClassUid());
+        attributes.put(ATTR_SOP_INSTANCE, in.sopInstanceUid());
+        attributes.put(ATTR_TRANSFER_SYNTAX, in.transferSyntaxUid());
+        attributes.put(CoreAttributes.FILENAME.key(), in.sopInstanceUid() + ".dcm");
+        attributes.put(CoreAttributes.MIME_TYPE.key(), "application/dicom");
+        flowFile = session.putAllAttributes(flowFile, attributes);
+        session.getProvenanceReporter().receive(flowFile, "dicom://" + in.callingAeTitle() + "@"
+                + in.remoteHost() + ":" + in.remotePort(), "C-STORE from " + in.callingAeTitle() + " to "
+                + in.calledAeTitle());
+        session.transfer(flowFile, REL_SUCCESS);
+        session.adjustCounter("DICOM instances received", 1, false);
     }
 }
