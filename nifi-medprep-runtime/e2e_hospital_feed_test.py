@@ -93,7 +93,7 @@ def main():
         nifi = NiFi(f"http://127.0.0.1:{args.port}")
         env = dict(os.environ, **{SECRET_ENV: os.urandom(32).hex()})
         run = sh(PYTHON, os.path.join(HERE, "medprep_flow.py"), "run", "--nifi", f"http://127.0.0.1:{args.port}",
-                 "--flow", os.path.join(clone, FEED), "--input", inp, "--output", out, "--nifi-dir", inst,
+                 "--flow", os.path.join(REPO, FEED), "--input", inp, "--output", out, "--nifi-dir", inst,
                  "--registry-repo", gitdir, "--registry-branch", BRANCH, "--dicom-port", str(args.dicom_port),
                  "--timeout", "900", env=env, capture_output=True, text=True)
         print(run.stdout[-4000:], run.stderr[-2000:], flush=True)
