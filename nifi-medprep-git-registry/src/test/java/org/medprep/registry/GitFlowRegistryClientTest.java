@@ -70,7 +70,7 @@ class GitFlowRegistryClientTest {
 
     /** This repository's flows/ (the tests run in the module directory). */
     private static final Path FLOWS = Path.of("..", "flows").toAbsolutePath().normalize();
-    private static final List<String> MEDPREP_FLOWS = List.of("chest-xray", "ct", "mri");
+    private static final List<String> MEDPREP_FLOWS = List.of("chest-xray", "ct", "mri", "hospital-feed");
 
     @TempDir
     Path tmp;
