@@ -249,7 +249,11 @@ def check_version_control(c, nifi, inst, gitdir):
     c.check(info["flowId"] == "hospital-feed" and info["version"] == git(gitdir, "log", "-1", "--format=%H", BRANCH,
                                                                            "--", FEED),
             f"the feed group's version control: {info}")
+    # UP_TO_DATE with no local modifications: NiFi found the group equal to the committed hospital-feed.json (the
+    # registry's form of it: children as coordinates; a download would inline the children's contents instead)
     c.check(wait_state(nifi, pg, "UP_TO_DATE") == "UP_TO_DATE", "the feed group is not UP_TO_DATE after the run")
+    mods = nifi.get(f"/process-groups/{pg}/local-modifications")["componentDifferences"]
+    c.check(not mods, f"the feed group differs from the committed file: {json.dumps(mods)[:600]}")
     children = {}
     for child in nifi.child_groups(pg):
         ci = (child["component"].get("versionControlInformation") or {})
