@@ -25,7 +25,6 @@
 # Usage: /usr/bin/python3 tools/make_feed_set.py OUTDIR [--seed 7] [--manifest PATH]
 # (manifest default: OUTDIR/../<OUTDIR name>.manifest.json). OUTDIR is deleted and recreated.
 import argparse
-import json
 import os
 import random
 import shutil
@@ -36,7 +35,7 @@ import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
 from pydicom.dataset import FileDataset, FileMetaDataset  # noqa: E402
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid  # noqa: E402
-from make_mr_set import CH2, PYDICOM_TEST_FILES, write_dicom_series  # noqa: E402
+from make_mr_set import CH2, PYDICOM_TEST_FILES, write_dicom_series, write_manifest  # noqa: E402
 
 CH2BETTER = "/usr/share/mricron/templates/ch2better.nii.gz"
 DX_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1.1"   # Digital X-Ray Image Storage - For Presentation
@@ -126,13 +125,7 @@ def main():
             ("JPEG-lossy.dcm", "NM-jpeg12", "NM", "which this build cannot decode")):
         items.append(dict(files=[copy(os.path.join(PYDICOM_TEST_FILES, src), f"other/{name}.dcm")],
                           modality=modality, group="hospital-feed", expected="quarantined", reason=reason))
-    manifest = {"generator": "tools/make_feed_set.py", "seed": args.seed, "input_dir": out,
-                "files": sum(len(i["files"]) for i in items), "items": items}
-    with open(manifest_path, "w") as f:
-        json.dump(manifest, f, indent=1)
-    print(json.dumps({"manifest": manifest_path, "files": manifest["files"],
-                      "items": [{k: i.get(k) for k in ("modality", "group", "expected")} | {"files": len(i["files"])}
-                                for i in items]}, indent=1))
+    write_manifest(manifest_path, "tools/make_feed_set.py", args.seed, out, items, ("modality", "group", "expected"))
 
 
 if __name__ == "__main__":

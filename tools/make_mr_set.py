@@ -81,6 +81,17 @@ def write_dicom_series(nifti_path, out_dir, patient_id, rng, seed):
     return series, sorted(names), [nx, ny, nz]
 
 
+def write_manifest(path, generator, seed, input_dir, items, shown):
+    """Writes the manifest of a generated input set (its items, each with its files and expected outcome) and prints
+    a summary of it: per item the keys SHOWN and the number of files."""
+    manifest = {"generator": generator, "seed": seed, "input_dir": input_dir,
+                "files": sum(len(i["files"]) for i in items), "items": items}
+    with open(path, "w") as f:
+        json.dump(manifest, f, indent=1)
+    print(json.dumps({"manifest": path, "files": manifest["files"],
+                      "items": [{k: i.get(k) for k in shown} | {"files": len(i["files"])} for i in items]}, indent=1))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("outdir")
@@ -122,13 +133,7 @@ def main():
     copy(os.path.join(PYDICOM_TEST_FILES, "MR_small.dcm"), "pydicom/MR_small.dcm", kind="DICOM series",
          series_uid=str(pydicom.dcmread(os.path.join(PYDICOM_TEST_FILES, "MR_small.dcm")).SeriesInstanceUID),
          expected="invalid", expected_reason="The volume has 1 slice, fewer than the minimum 3.")
-    manifest = {"generator": "tools/make_mr_set.py", "seed": args.seed, "input_dir": out,
-                "files": sum(len(i["files"]) for i in items), "items": items}
-    with open(manifest_path, "w") as f:
-        json.dump(manifest, f, indent=1)
-    print(json.dumps({"manifest": manifest_path, "files": manifest["files"],
-                      "items": [{k: i.get(k) for k in ("kind", "files", "expected")} | {"files": len(i["files"])}
-                                for i in items]}, indent=1))
+    write_manifest(manifest_path, "tools/make_mr_set.py", args.seed, out, items, ("kind", "expected"))
 
 
 if __name__ == "__main__":
