@@ -24,9 +24,7 @@
 #
 # Usage: /usr/bin/python3 tools/make_feed_set.py OUTDIR [--seed 7] [--manifest PATH]
 # (manifest default: OUTDIR/../<OUTDIR name>.manifest.json). OUTDIR is deleted and recreated.
-import argparse
 import os
-import random
 import shutil
 import sys
 
@@ -35,7 +33,7 @@ import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
 from pydicom.dataset import FileDataset, FileMetaDataset  # noqa: E402
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid  # noqa: E402
-from make_mr_set import CH2, PYDICOM_TEST_FILES, write_dicom_series, write_manifest  # noqa: E402
+from make_mr_set import CH2, PYDICOM_TEST_FILES, start_set, write_dicom_series, write_manifest  # noqa: E402
 
 CH2BETTER = "/usr/share/mricron/templates/ch2better.nii.gz"
 DX_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1.1"   # Digital X-Ray Image Storage - For Presentation
@@ -79,18 +77,8 @@ def write_radiograph(nifti_path, view, path, patient_id, seed):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("outdir")
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--manifest")
-    args = ap.parse_args()
-    for f in (CH2, CH2BETTER, CR_DIR, CT5N):
-        if not os.path.exists(f):
-            sys.exit(f"make_feed_set.py: {f} is missing (Debian packages mricron-data, python3-pydicom).")
-    out = os.path.abspath(args.outdir)
-    manifest_path = args.manifest or os.path.join(os.path.dirname(out), os.path.basename(out) + ".manifest.json")
-    shutil.rmtree(out, ignore_errors=True)
-    rng = random.Random(args.seed)
+    args, out, manifest_path, rng = start_set("make_feed_set.py", (CH2, CH2BETTER, CR_DIR, CT5N),
+                                              "mricron-data, python3-pydicom")
     items = []
 
     def copy(src, rel):

@@ -81,6 +81,24 @@ def write_dicom_series(nifti_path, out_dir, patient_id, rng, seed):
     return series, sorted(names), [nx, ny, nz]
 
 
+def start_set(script, sources, packages):
+    """The common start of a set generator: arguments OUTDIR [--seed 7] [--manifest PATH] (default
+    OUTDIR/../<OUTDIR name>.manifest.json), the SOURCES checked (else exit naming the Debian PACKAGES), OUTDIR
+    deleted. Returns (args, absolute OUTDIR, manifest path, random.Random(seed))."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("outdir")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--manifest")
+    args = ap.parse_args()
+    for f in sources:
+        if not os.path.exists(f):
+            sys.exit(f"{script}: {f} is missing (Debian packages {packages}).")
+    out = os.path.abspath(args.outdir)
+    manifest_path = args.manifest or os.path.join(os.path.dirname(out), os.path.basename(out) + ".manifest.json")
+    shutil.rmtree(out, ignore_errors=True)
+    return args, out, manifest_path, random.Random(args.seed)
+
+
 def write_manifest(path, generator, seed, input_dir, items, shown):
     """Writes the manifest of a generated input set (its items, each with its files and expected outcome) and prints
     a summary of it: per item the keys SHOWN and the number of files."""
@@ -93,18 +111,8 @@ def write_manifest(path, generator, seed, input_dir, items, shown):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("outdir")
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--manifest")
-    args = ap.parse_args()
-    for f in (CH2, ANATOMICAL, MR700):
-        if not os.path.exists(f):
-            sys.exit(f"make_mr_set.py: {f} is missing (Debian packages mricron-data, python3-nibabel, python3-pydicom).")
-    out = os.path.abspath(args.outdir)
-    manifest_path = args.manifest or os.path.join(os.path.dirname(out), os.path.basename(out) + ".manifest.json")
-    shutil.rmtree(out, ignore_errors=True)
-    rng = random.Random(args.seed)
+    args, out, manifest_path, rng = start_set("make_mr_set.py", (CH2, ANATOMICAL, MR700),
+                                              "mricron-data, python3-nibabel, python3-pydicom")
     items = []
 
     def copy(src, rel, **info):
