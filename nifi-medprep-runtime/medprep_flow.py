@@ -368,11 +368,11 @@ STORESCU_PROPOSAL = {
 def send_instances(files, port, called_ae, calling_ae="MEDPREP-RUN", timeout=60):
     """Sends FILES to 127.0.0.1:PORT with dcmtk's storescu (a standard C-STORE SCU), after echoscu has had an
     answer (the listener starts with the group). Files go in one association per transfer syntax and per 200 files
-    (storescu proposes the file's compressed syntax only when told which); when an association fails, each of its
-    files is sent again on its own, so one file the listener or storescu refuses stops no other.
+    (storescu proposes the file's compressed syntax only when told which). storescu stops at a file it cannot send:
+    the files after it go in a new association, so one file refused stops no other and none is sent twice.
 
-    Returns {file: reason} of the files that were not stored (storescu's last error line); every other file's
-    C-STORE was acknowledged with success. Raises NiFiError when the listener does not answer C-ECHO."""
+    Returns {file: reason} of the files that were not stored (the C-STORE response or storescu's error); every
+    other file's C-STORE was acknowledged with success or a warning. Raises NiFiError when the listener does not answer C-ECHO."""
     deadline = time.time() + timeout
     while True:
         echo = subprocess.run(["echoscu", "-aet", calling_ae, "-aec", called_ae, "127.0.0.1", str(port)],
@@ -385,8 +385,25 @@ def send_instances(files, port, called_ae, calling_ae="MEDPREP-RUN", timeout=60)
         time.sleep(1)
 
     def store(option, paths):
-        return subprocess.run(["storescu", option, "--required", "-aet", calling_ae, "-aec", called_ae,
-                               "127.0.0.1", str(port), *paths], capture_output=True, text=True)
+        """One storescu association over PATHS: (files whose C-STORE succeeded, {file: why} of those that failed,
+        the last error line). storescu stops at a file it cannot send; the files after it are in neither."""
+        r = subprocess.run(["storescu", "-v", option, "--required", "-aet", calling_ae, "-aec", called_ae,
+                            "127.0.0.1", str(port), *paths], capture_output=True, text=True)
+        lines = (r.stdout + r.stderr).splitlines()
+        errors = [ln[3:] for ln in lines if ln[:3] in ("E: ", "F: ")]
+        stored, failed, current = set(), {}, None
+        for ln in lines:
+            if ln.startswith("I: Sending file: "):
+                current = ln[len("I: Sending file: "):]
+            elif current and "Received Store Response" in ln:
+                if "(Success" in ln or "(Warning" in ln:
+                    stored.add(current)
+                else:
+                    failed[current] = ln.split("Received ", 1)[1]
+                current = None
+        if current:   # the file storescu was sending when it gave up
+            failed[current] = errors[-1] if errors else "storescu failed"
+        return stored, failed, (errors[-1] if errors else f"storescu exited with {r.returncode}")
 
     by_option = {}
     for path in files:
@@ -394,14 +411,17 @@ def send_instances(files, port, called_ae, calling_ae="MEDPREP-RUN", timeout=60)
     not_sent = {}
     for option, paths in sorted(by_option.items()):
         for i in range(0, len(paths), 200):
-            chunk = paths[i:i + 200]
-            if store(option, chunk).returncode == 0:
-                continue
-            for path in chunk:   # which of them failed: one association each
-                single = store(option, [path])
-                if single.returncode != 0:
-                    errors = [ln[3:] for ln in single.stderr.splitlines() if ln.startswith("E: ")]
-                    not_sent[path] = (errors[-1] if errors else single.stderr.strip()[-300:]) or "storescu failed"
+            remaining = paths[i:i + 200]
+            while remaining:
+                stored, failed, error = store(option, remaining)
+                not_sent.update(failed)
+                rest = [p for p in remaining if p not in stored and p not in failed]
+                if not rest:
+                    break
+                if not stored and not failed:   # no file was tried: the association itself failed
+                    not_sent.update({p: error for p in rest})
+                    break
+                remaining = rest   # go on after the file storescu stopped at; nothing is sent twice
     return not_sent
 
 
