@@ -135,6 +135,7 @@ public class ListenDICOM extends AbstractProcessor {
     }
 
     private volatile BlockingQueue<Pending> queue;
+    private volatile long ackTimeoutMillis;
     private volatile StoreScp scp;
 
     @Override
@@ -145,6 +146,12 @@ public class ListenDICOM extends AbstractProcessor {
     @Override
     public Set<Relationship> getRelationships() {
         return Set.of(REL_SUCCESS);
+    }
+
+    /** How many received instances wait for a session (for tests). */
+    int waitingInstances() {
+        BlockingQueue<Pending> q = queue;
+        return q == null ? 0 : q.size();
     }
 
     /** The bound port (for tests that listen on port 0), or -1 when not listening. */
@@ -158,16 +165,26 @@ public class ListenDICOM extends AbstractProcessor {
         String allowed = context.getProperty(ALLOWED_CALLING_AE_TITLES).getValue();
         Set<String> allowedTitles = allowed == null ? Set.of() : Arrays.stream(allowed.split(","))
                 .map(String::strip).filter(s -> !s.isEmpty()).collect(Collectors.toSet());
-        long timeoutMillis = context.getProperty(ACK_TIMEOUT).asTimePeriod(TimeUnit.MILLISECONDS);
-        BlockingQueue<Pending> q = new ArrayBlockingQueue<>(context.getProperty(QUEUE_SIZE).asInteger());
-        queue = q;
+        ackTimeoutMillis = context.getProperty(ACK_TIMEOUT).asTimePeriod(TimeUnit.MILLISECONDS);
+        queue = new ArrayBlockingQueue<>(context.getProperty(QUEUE_SIZE).asInteger());
         scp = new StoreScp(context.getProperty(PORT).asInteger(), context.getProperty(AE_TITLE).getValue().strip(),
-                allowedTitles, context.getProperty(MAX_PDU_LENGTH).asInteger(),
-                instance -> awaitCommit(q, instance, timeoutMillis), m -> getLogger().warn(m));
+                allowedTitles, context.getProperty(MAX_PDU_LENGTH).asInteger(), this::awaitCommit,
+                m -> getLogger().warn(m));
     }
 
-    /** Runs on the association's thread: queue the instance, wait for its session to commit. */
-    private int awaitCommit(BlockingQueue<Pending> q, StoreScp.Instance instance, long timeoutMillis) {
+    /**
+     * Runs on the association's thread (StoreScp's receiver): queues the instance and waits for its session to
+     * commit.
+     *
+     * @return the C-STORE status to answer: {@link StoreScp#SUCCESS} once committed, else
+     *         {@link StoreScp#OUT_OF_RESOURCES}
+     */
+    int awaitCommit(StoreScp.Instance instance) {
+        BlockingQueue<Pending> q = queue;
+        long timeoutMillis = ackTimeoutMillis;
+        if (q == null) {
+            return StoreScp.OUT_OF_RESOURCES;
+        }
         Pending p = new Pending(instance, new CompletableFuture<>());
         if (!q.offer(p)) {
             getLogger().warn("C-STORE of {} from {} refused with 0xA700: {} instances are already waiting for NiFi",
