@@ -171,8 +171,10 @@ def quarantined_by_uid(area):
             uid = str(dicom(p).SOPInstanceUID)
         except Exception:  # noqa: BLE001 - a non-DICOM item, not ours to match
             continue
-        reason = p + ".reason.txt"
-        found[uid] = open(reason).read().strip() if os.path.exists(reason) else None
+        found[uid] = None
+        if os.path.exists(p + ".reason.txt"):
+            with open(p + ".reason.txt") as f:
+                found[uid] = f.read().strip()
     return found
 
 
@@ -286,14 +288,10 @@ def check_no_phi(c, manifest, out, inst):
     for p in texts:
         with open(p, errors="replace") as f:
             text = f.read()
-        hits += [f"{os.path.relpath(p, work_root(out))}: {v}" for v in values if v in text]
+        hits += [f"{os.path.relpath(p, os.path.dirname(out))}: {v}" for v in values if v in text]
     c.check(not hits, f"patient identity found: {hits[:5]}")
     print(f"feed: {len(values)} identifying values searched in {len(texts)} text files and every name: "
           f"{len(hits)} hits", flush=True)
-
-
-def work_root(out):
-    return os.path.dirname(out)
 
 
 if __name__ == "__main__":
