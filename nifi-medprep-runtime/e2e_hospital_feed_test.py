@@ -101,13 +101,15 @@ def main():
             return finish(c)
         with open(os.path.join(out, "summary.json")) as f:
             summary = json.load(f)
+        # every input file read once with pydicom: {path relative to the input: dataset}
+        inputs = {rel: dicom(os.path.join(manifest["input_dir"], rel)) for i in manifest["items"] for rel in i["files"]}
         check_counts(c, manifest, summary)
-        check_received(c, manifest, out)
-        check_routing(c, manifest, out)
-        check_chest_outputs(c, manifest, out)
+        check_received(c, manifest, inputs, out)
+        check_routing(c, manifest, inputs, out)
+        check_chest_outputs(c, manifest, inputs, out)
         check_volumes(c, manifest, out)
         check_version_control(c, nifi, inst, gitdir)
-        check_no_phi(c, manifest, out, inst)
+        check_no_phi(c, inputs, out, inst)
     finally:
         sh(CTL, "stop", inst)
     return finish(c)
@@ -127,19 +129,18 @@ def check_counts(c, manifest, summary):
     print(f"feed: {n} sent, {summary.get('instances_received')} received, per group {got}", flush=True)
 
 
-def check_received(c, manifest, out):
+def check_received(c, manifest, inputs, out):
     """Every instance the feed's validation accepts is kept once under received/<Modality>/, as it was sent."""
     sent = {}
     for item in manifest["items"]:
         for rel in item["files"]:
-            ds = dicom(os.path.join(manifest["input_dir"], rel))
-            sent[str(ds.SOPInstanceUID)] = (item, ds)
+            sent[str(inputs[rel].SOPInstanceUID)] = (item, inputs[rel])
     received = files_under(os.path.join(out, "received"), "*.dcm")
     by_uid = {}
     for p in received:
         ds = dicom(p)
         by_uid.setdefault(str(ds.SOPInstanceUID), []).append((p, ds))
-    refused_by_feed = {str(dicom(os.path.join(manifest["input_dir"], rel)).SOPInstanceUID)
+    refused_by_feed = {str(inputs[rel].SOPInstanceUID)
                        for item in manifest["items"] if item["group"] == "hospital-feed" and "no route" not in item["reason"]
                        for rel in item["files"]}
     c.check(set(by_uid) == set(sent) - refused_by_feed,
@@ -178,13 +179,13 @@ def quarantined_by_uid(area):
     return found
 
 
-def check_routing(c, manifest, out):
+def check_routing(c, manifest, inputs, out):
     areas = {"hospital-feed": out, **{g: os.path.join(out, g) for g in CHILDREN}}
     quarantine = {g: quarantined_by_uid(a) for g, a in areas.items()}
     for item in manifest["items"]:
         if item["expected"] != "quarantined":
             continue
-        uids = [str(dicom(os.path.join(manifest["input_dir"], rel)).SOPInstanceUID) for rel in item["files"]]
+        uids = [str(inputs[rel].SOPInstanceUID) for rel in item["files"]]
         here = quarantine[item["group"]]
         wrong = [u for u in uids if u not in here or not here[u] or item["reason"] not in here[u]]
         c.check(not wrong, f"{item['modality']} {item['files'][0]}: expected quarantined by {item['group']} with "
@@ -195,7 +196,7 @@ def check_routing(c, manifest, out):
         f"{g} {len(q)}" for g, q in quarantine.items()), flush=True)
 
 
-def check_chest_outputs(c, manifest, out):
+def check_chest_outputs(c, manifest, inputs, out):
     from seed_pipeline import process
     items = [i for i in manifest["items"] if i["group"] == "chest-xray" and i["expected"] == "outputs"]
     npys = files_under(os.path.join(out, "chest-xray"), "*.npy")
@@ -218,7 +219,7 @@ def check_chest_outputs(c, manifest, out):
                 print(f"feed: {rel} = {os.path.relpath(best, out)} (max |diff| {diffs[best]:.2e})", flush=True)
                 arrays.pop(best)
                 split = os.path.relpath(best, os.path.join(out, "chest-xray")).split(os.sep)[0]
-                split_of_patient.setdefault(str(dicom(path).PatientID), set()).add(split)
+                split_of_patient.setdefault(str(inputs[rel].PatientID), set()).add(split)
     c.check(all(len(s) == 1 for s in split_of_patient.values()),
             f"a patient's radiographs in two splits: {split_of_patient}")
 
@@ -268,18 +269,16 @@ def check_version_control(c, nifi, inst, gitdir):
         c.check(wait_state(nifi, gid, "UP_TO_DATE") == "UP_TO_DATE", f"modality group {flow} is not UP_TO_DATE")
 
 
-def check_no_phi(c, manifest, out, inst):
+def check_no_phi(c, inputs, out, inst):
     """No PatientID or PatientName of the input in names, sidecars, reasons, summary or NiFi's log (the DICOM files
     kept under received/ and quarantine/ are the instances as sent, identity included: not searched)."""
     values = set()
-    for item in manifest["items"]:
-        for rel in item["files"]:
-            ds = dicom(os.path.join(manifest["input_dir"], rel))
-            for kw in ("PatientID", "PatientName"):
-                v = str(ds.get(kw, "") or "").strip()
-                if len(v) >= 3:
-                    values.add(v)
-                    values.update(part for part in v.split("^") if len(part) >= 4)
+    for ds in inputs.values():
+        for kw in ("PatientID", "PatientName"):
+            v = str(ds.get(kw, "") or "").strip()
+            if len(v) >= 3:
+                values.add(v)
+                values.update(part for part in v.split("^") if len(part) >= 4)
     hits = []
     texts = [p for p in files_under(out) if p.endswith((".json", ".txt"))]
     texts += files_under(os.path.join(inst, "logs"), "nifi-app*.log")
